@@ -1,0 +1,263 @@
+"""The FastAPI application: routes under /api/v1, errors as 4xx with a reason."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from starlette.concurrency import run_in_threadpool
+
+from mts_portal.core import auth, billing, charging, detail, jobs, runtime
+from mts_portal.core.clock import SimulatedClock, as_utc
+from mts_portal.core.db import read, transact
+from mts_portal.core.errors import DomainError, Forbidden, Invalid, Unauthorized
+from mts_portal.core.live import HUB
+from mts_portal.core.migrate import current_revision
+from mts_portal.core.settings import get_settings
+
+log = logging.getLogger("mts_portal.api")
+
+MAX_EVENTS = charging.MAX_BATCH
+MAX_BODY_BYTES = 2 * 1024 * 1024
+SESSION_COOKIE = "mts_session"
+
+
+# ---------------------------------------------------------------- auth dependencies
+
+
+def _bearer(authorization: str | None) -> str | None:
+    if authorization and authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip()
+    return None
+
+
+def is_operator(authorization: str | None) -> bool:
+    expected = get_settings().effective_operator_token
+    given = _bearer(authorization)
+    return bool(expected and given and hmac.compare_digest(given.encode(), expected.encode()))
+
+
+def require_operator(authorization: Annotated[str | None, Header()] = None) -> None:
+    if not is_operator(authorization):
+        raise Unauthorized("a valid operator token is required (Authorization: Bearer …)",
+                           "Нужен действующий токен оператора")
+
+
+class Caller(BaseModel):
+    operator: bool
+    session: auth.SessionInfo | None = None
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+
+def operator_or_session(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
+    """The operator token, or a subscriber's session cookie (then only their own numbers)."""
+    if is_operator(authorization):
+        return Caller(operator=True)
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        info = transact(runtime.engine(), lambda s: auth.validate_session(session=s, token=token, now=runtime.now()))
+        if info is not None:
+            return Caller(operator=False, session=info)
+    raise Unauthorized("log in or give an operator token", "Войдите в личный кабинет")
+
+
+def _check_owner(caller: Caller, msisdn: str) -> None:
+    if caller.operator:
+        return
+    read(runtime.engine(), lambda s: auth.require_line(s, caller.session, msisdn))
+
+
+# ---------------------------------------------------------------- bodies
+
+
+class LineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    msisdn: str = Field(description="11 digits starting with 7")
+    tariff: str
+    holder_name: str | None = None
+    account_id: StrictInt | None = None
+
+
+class TopUpIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount_kopecks: StrictInt
+    idempotency_key: str = Field(min_length=1, max_length=128)
+
+
+class OptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str
+
+
+class ClockIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    now: datetime
+
+
+# ---------------------------------------------------------------- app
+
+
+@contextlib.asynccontextmanager
+async def lifespan(_app: FastAPI):
+    await run_in_threadpool(runtime.engine)  # migrate on start
+    HUB.attach(asyncio.get_running_loop())
+    yield
+
+
+def create_app() -> FastAPI:
+    api = FastAPI(
+        title="mts_portal API",
+        version="1.0",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+
+    @api.exception_handler(DomainError)
+    async def _domain_error(_req: Request, exc: DomainError):
+        return JSONResponse(exc.to_json(), status_code=exc.http_status)
+
+    @api.exception_handler(RequestValidationError)
+    async def _validation_error(_req: Request, exc: RequestValidationError):
+        errors = exc.errors()
+        reasons = []
+        for e in errors:
+            loc = ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path"))
+            reasons.append(f"{loc}: {e.get('msg')}" if loc else str(e.get("msg")))
+        return JSONResponse({"error": "invalid", "reason": "; ".join(reasons) or "invalid request",
+                             "detail": json.loads(json.dumps(errors, default=str))}, status_code=422)
+
+    _routes(api)
+    return api
+
+
+def _routes(api: FastAPI) -> None:
+    @api.get("/api/v1/health")
+    def health():
+        eng = runtime.engine()
+        return {
+            "status": "ok",
+            "store": eng.dialect.name,
+            "revision": current_revision(eng),
+            "now": runtime.now().isoformat(),
+            "simulated_clock": get_settings().simulated_clock,
+            "demo": get_settings().demo,
+        }
+
+    @api.post("/api/v1/lines", status_code=201, dependencies=[Depends(require_operator)])
+    def create_line(body: LineIn):
+        now = runtime.now()
+
+        def fn(s):
+            line = billing.provision_line(session=s, msisdn=body.msisdn, tariff_code=body.tariff, now=now,
+                                          holder_name=body.holder_name, account_id=body.account_id)
+            s.flush()
+            return billing.line_summary(session=s, msisdn=line.msisdn, now=now).to_api() | {
+                "account_id": line.account_id}
+
+        return transact(runtime.engine(), fn)
+
+    @api.get("/api/v1/lines/{msisdn}/summary")
+    def summary(msisdn: str, caller: Annotated[Caller, Depends(operator_or_session)]):
+        _check_owner(caller, msisdn)
+        now = runtime.now()
+        return read(runtime.engine(), lambda s: billing.line_summary(session=s, msisdn=msisdn, now=now).to_api())
+
+    @api.post("/api/v1/lines/{msisdn}/topups", dependencies=[Depends(require_operator)])
+    def topup(msisdn: str, body: TopUpIn):
+        now = runtime.now()
+        res = transact(runtime.engine(), lambda s: billing.top_up(
+            session=s, msisdn=msisdn, amount_kopecks=body.amount_kopecks, key=body.idempotency_key, now=now))
+        return {"payment_id": res.payment_id, "msisdn": res.msisdn, "amount_kopecks": res.amount_kopecks,
+                "status": res.status, "idempotency_key": res.idempotency_key,
+                "balance_after_kopecks": res.balance_kopecks}
+
+    @api.get("/api/v1/lines/{msisdn}/records")
+    def records(
+        msisdn: str,
+        caller: Annotated[Caller, Depends(operator_or_session)],
+        from_: Annotated[datetime | None, Query(alias="from")] = None,
+        to: datetime | None = None,
+        kind: Literal["voice", "sms", "data"] | None = None,
+        cursor: str | None = None,
+        page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+    ):
+        _check_owner(caller, msisdn)
+        now = runtime.now()
+        page = read(runtime.engine(), lambda s: detail.records_page(
+            session=s, msisdn=msisdn, start=as_utc(from_) if from_ else None, end=as_utc(to) if to else None,
+            kind=kind, cursor=cursor, page_size=page_size, now=now))
+        return page.to_api()
+
+    @api.post("/api/v1/lines/{msisdn}/options", status_code=201, dependencies=[Depends(require_operator)])
+    def connect(msisdn: str, body: OptionIn):
+        now = runtime.now()
+
+        def fn(s):
+            line = billing.get_line_for_update(s, msisdn)
+            return billing.connect_option(session=s, line=line, code=body.code, now=now)
+
+        res = transact(runtime.engine(), fn)
+        return res.__dict__
+
+    @api.delete("/api/v1/lines/{msisdn}/options/{code}", dependencies=[Depends(require_operator)])
+    def disconnect(msisdn: str, code: str):
+        now = runtime.now()
+
+        def fn(s):
+            line = billing.get_line_for_update(s, msisdn)
+            return billing.disconnect_option(session=s, line=line, code=code, now=now)
+
+        return transact(runtime.engine(), fn).__dict__
+
+    @api.post("/api/v1/clock", dependencies=[Depends(require_operator)])
+    def move_clock(body: ClockIn):
+        clock = runtime.clock()
+        if not isinstance(clock, SimulatedClock):
+            raise Forbidden("the clock is real here; it can be moved only in demo and test modes",
+                            "Часы реальные: двигать их можно только в демо- и тестовом режиме")
+        if body.now.tzinfo is None:
+            raise Invalid("now: the offset is missing (e.g. +03:00 or Z)", "Укажите часовой пояс времени")
+        try:
+            new_now = clock.move_to(body.now)
+        except ValueError as exc:
+            raise Invalid(f"now: {exc}", "Часы двигаются только вперёд") from exc
+        report = jobs.run_due(runtime.engine(), new_now)
+        return {"now": new_now.isoformat(), "jobs": report.to_json()}
+
+    @api.post("/api/v1/events", dependencies=[Depends(require_operator)])
+    async def events(request: Request):
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return JSONResponse({"error": "too_large", "reason": f"body over {MAX_BODY_BYTES} bytes"}, 413)
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return JSONResponse({"error": "too_large", "reason": f"body over {MAX_BODY_BYTES} bytes"}, 413)
+        try:
+            envelope = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return JSONResponse({"error": "malformed", "reason": "body is not valid JSON"}, 400)
+        if not isinstance(envelope, dict) or not isinstance(envelope.get("events"), list):
+            return JSONResponse({"error": "malformed", "reason": 'body must be {"events": [...]}'}, 400)
+        if set(envelope) - {"events"}:
+            return JSONResponse({"error": "malformed", "reason": f"unknown field {sorted(set(envelope) - {'events'})[0]}"}, 400)
+        batch = envelope["events"]
+        if len(batch) > MAX_EVENTS:
+            return JSONResponse({"error": "too_large", "reason": f"at most {MAX_EVENTS} events per request"}, 413)
+        now = runtime.now()
+        results = await run_in_threadpool(
+            charging.ingest, runtime.engine(), batch, now=now, on_committed=HUB.publish)
+        return {"results": [r.to_json() for r in results]}
+
+
+app = create_app()

@@ -1,0 +1,575 @@
+"""Access (DESIGN §2 "Access"; issue: SMS-code login, passwords, lockout, sessions).
+
+- One-time codes: 6 digits from `secrets`, stored only as HMAC-SHA256(server
+  secret, attempt_id:code), valid 10 minutes, single use, bound to the attempt
+  they were sent for; a newer code voids the older ones; sending is limited per
+  number (5 an hour) and per client.
+- 3 wrong attempts (codes and passwords together) lock a number's login for 10
+  minutes. Known and unknown numbers get the same answers.
+- Passwords: argon2id (argon2-cffi), at least 8 characters.
+- Sessions: server-side; the browser holds a 256-bit random token, the store
+  only its SHA-256; 20 minutes idle, 12 hours absolute; logout ends it.
+- Authorization: every number a request names must belong to the session's
+  account (owned, or added by code through «Управление номерами»).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import delete, func, or_, select, update
+from sqlmodel import Session
+
+from mts_portal.core import notify
+from mts_portal.core.billing import get_line, notify_line, recompute_status, touch
+from mts_portal.core.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    Locked,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+)
+from mts_portal.core.events import is_msisdn
+from mts_portal.core.models import (
+    Account,
+    AccountLink,
+    AuthSession,
+    Credential,
+    Line,
+    LoginGuard,
+    OtpCode,
+    RateEvent,
+    SmsMessage,
+    Subscription,
+)
+from mts_portal.core.settings import get_settings, secret_key
+
+CODE_TTL = timedelta(minutes=10)
+LOCK_AFTER_FAILURES = 3
+LOCK_FOR = timedelta(minutes=10)
+IDLE_TIMEOUT = timedelta(minutes=20)
+ABSOLUTE_TIMEOUT = timedelta(hours=12)
+RATE_WINDOW = timedelta(hours=1)
+MIN_PASSWORD = 8
+MAX_PASSWORD = 128
+TOUCH_EVERY = timedelta(seconds=15)  # last_seen_at is written at most this often
+
+# OWASP's argon2id baseline (m=19 MiB, t=2, p=1): ~30 ms here, fine for logins
+_hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+_DUMMY_HASH = _hasher.hash("not-a-real-password-" + secrets.token_hex(8))
+
+GENERIC_BAD_CREDENTIALS_RU = "Неверный номер, пароль или код"
+GENERIC_BAD_CREDENTIALS_EN = "Wrong number, password or code"
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def normalize_msisdn(text: str) -> str:
+    """'+7 (916) 123-45-67', '89161234567', '9161234567' -> '79161234567'; raises Invalid."""
+    digits = "".join(ch for ch in str(text or "") if ch.isdigit())
+    if len(digits) == 11 and digits[0] == "8":
+        digits = "7" + digits[1:]
+    elif len(digits) == 10 and digits[0] == "9":
+        digits = "7" + digits
+    if not is_msisdn(digits):
+        raise Invalid("phone number: 11 digits starting with 7 (+7 9XX XXX-XX-XX)",
+                      "Введите номер в формате +7 9XX XXX-XX-XX")
+    return digits
+
+
+def format_msisdn(msisdn: str) -> str:
+    """'79161234567' -> '+7 916 123-45-67'."""
+    if len(msisdn) != 11:
+        return msisdn
+    return f"+7 {msisdn[1:4]} {msisdn[4:7]}-{msisdn[7:9]}-{msisdn[9:11]}"
+
+
+def _code_hash(attempt_id: str, code: str) -> str:
+    return hmac.new(secret_key(), f"{attempt_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_code() -> str:
+    return f"{secrets.randbelow(1_000_000):06d}"
+
+
+def _rate_limited(session: Session, key: str, limit: int, now: datetime) -> bool:
+    count = session.exec(
+        select(func.count()).select_from(RateEvent).where(RateEvent.key == key, RateEvent.at > now - RATE_WINDOW)
+    ).scalar_one()
+    return count >= limit
+
+
+def _guard(session: Session, msisdn: str) -> LoginGuard:
+    guard = session.get(LoginGuard, msisdn)
+    if guard is None:
+        guard = LoginGuard(msisdn=msisdn, failures=0)
+        session.add(guard)
+    return guard
+
+
+def _check_not_locked(guard: LoginGuard, now: datetime) -> None:
+    if guard.locked_until is not None and now < guard.locked_until:
+        left = guard.locked_until - now
+        minutes, seconds = divmod(int(left.total_seconds()) + (1 if left.microseconds else 0), 60)
+        raise Locked(
+            f"too many wrong attempts: login locked for {minutes} min {seconds:02d} s",
+            f"Слишком много неверных попыток. Вход заблокирован ещё на {minutes} мин {seconds:02d} с",
+            locked_until=guard.locked_until.isoformat(), seconds_left=minutes * 60 + seconds,
+        )
+
+
+def _fail(session: Session, guard: LoginGuard, now: datetime) -> None:
+    """Count a wrong attempt; the third one locks. The caller commits this even though it raises."""
+    if guard.locked_until is not None and now >= guard.locked_until:
+        guard.failures = 0
+        guard.locked_until = None
+    guard.failures += 1
+    if guard.failures >= LOCK_AFTER_FAILURES:
+        guard.locked_until = now + LOCK_FOR
+    session.add(guard)
+
+
+def _succeed(session: Session, guard: LoginGuard) -> None:
+    guard.failures = 0
+    guard.locked_until = None
+    session.add(guard)
+
+
+# ---------------------------------------------------------------- one-time codes
+
+
+@dataclass
+class CodeRequest:
+    attempt_id: str
+    msisdn: str
+    expires_at: datetime
+
+
+PURPOSE_TEXT = {
+    "login": ("Код для входа в Мой МТС: {code}. Никому его не сообщайте.", "MTS login code: {code}."),
+    "add_number": ("Код для добавления номера в личный кабинет: {code}. Если это не вы — не сообщайте его никому.",
+                   "Code to add this number to an account: {code}."),
+    "transfer": ("Код подтверждения перевода {amount} на номер {to}: {code}.", "Transfer confirmation code: {code}."),
+    "password": ("Код для смены пароля: {code}.", "Password change code: {code}."),
+}
+
+
+def request_code(
+    *,
+    session: Session,
+    msisdn: str,
+    purpose: str,
+    client: str,
+    now: datetime,
+    account_id: int | None = None,
+    payload: str | None = None,
+    text_args: dict | None = None,
+) -> CodeRequest:
+    """Send a one-time code to a number's SMS inbox. The same answer whether or not the
+    number is ours (no code is delivered to unknown or lost numbers)."""
+    settings = get_settings()
+    if purpose not in PURPOSE_TEXT:
+        raise Invalid(f"unknown code purpose {purpose!r}")
+    if _rate_limited(session, f"sms:{msisdn}", settings.sms_per_number_per_hour, now):
+        raise RateLimited("too many codes for this number; try again in an hour",
+                          "Слишком много запросов кода на этот номер. Попробуйте через час")
+    if client and _rate_limited(session, f"client:{client}", settings.sms_per_client_per_hour, now):
+        raise RateLimited("too many codes requested from this device; try again later",
+                          "Слишком много запросов кода. Попробуйте позже")
+    if purpose == "login":
+        _check_not_locked(_guard(session, msisdn), now)
+    session.add(RateEvent(key=f"sms:{msisdn}", at=now))
+    if client:
+        session.add(RateEvent(key=f"client:{client}", at=now))
+    # a newer code voids the older ones of the same purpose
+    session.execute(
+        update(OtpCode).where(OtpCode.msisdn == msisdn, OtpCode.purpose == purpose, OtpCode.used_at.is_(None),
+                              OtpCode.voided == False).values(voided=True)  # noqa: E712
+    )
+    attempt_id = secrets.token_urlsafe(24)
+    code = new_code()
+    line = session.exec(select(Line).where(Line.msisdn == msisdn)).scalars().first()
+    session.add(OtpCode(
+        msisdn=msisdn, purpose=purpose, attempt_id=attempt_id, code_hash=_code_hash(attempt_id, code),
+        account_id=account_id, payload=payload, client=client[:64], created_at=now, expires_at=now + CODE_TTL,
+    ))
+    deliverable = line is not None and not (purpose == "login" and line.is_lost)
+    if deliverable:
+        text_ru = PURPOSE_TEXT[purpose][0].format(code=code, **(text_args or {}))
+        session.add(SmsMessage(to_msisdn=msisdn, sender="MTS", text=text_ru, created_at=now))
+    session.flush()
+    return CodeRequest(attempt_id, msisdn, now + CODE_TTL)
+
+
+def check_code(*, session: Session, attempt_id: str, msisdn: str, code: str, purpose: str, now: datetime,
+               account_id: int | None = None) -> OtpCode:
+    """Consume a code. Wrong / expired / reused / voided codes count as a failed attempt."""
+    guard = _guard(session, msisdn)
+    _check_not_locked(guard, now)
+    row = session.exec(select(OtpCode).where(OtpCode.attempt_id == str(attempt_id or ""))).scalars().first()
+    code = str(code or "").strip()
+    ok = (
+        row is not None
+        and row.msisdn == msisdn
+        and row.purpose == purpose
+        and (account_id is None or row.account_id == account_id)
+        and row.used_at is None
+        and not row.voided
+        and now < row.expires_at
+        and len(code) == 6
+        and code.isdigit()
+        and hmac.compare_digest(row.code_hash, _code_hash(row.attempt_id, code))
+    )
+    if not ok:
+        _fail(session, guard, now)
+        left = max(0, LOCK_AFTER_FAILURES - guard.failures)
+        if guard.locked_until is not None and now < guard.locked_until:
+            _check_not_locked(guard, now)
+        raise Unauthorized(
+            f"wrong or expired code ({left} attempts left)",
+            f"Неверный или устаревший код. Осталось попыток: {left}",
+            attempts_left=left,
+        )
+    row.used_at = now
+    session.add(row)
+    _succeed(session, guard)
+    return row
+
+
+# ---------------------------------------------------------------- sessions
+
+
+@dataclass
+class SessionInfo:
+    session_id: int
+    account_id: int
+    login_line_id: int
+    selected_line_id: int
+    login_msisdn: str
+    selected_msisdn: str
+    created_at: datetime
+    last_seen_at: datetime
+    has_password: bool
+
+
+@dataclass
+class LoginResult:
+    token: str
+    info: SessionInfo
+    first_login: bool  # no password yet: offer to set one
+
+
+def _start_session(session: Session, line: Line, client: str, now: datetime) -> LoginResult:
+    token = secrets.token_urlsafe(32)  # 256 bits
+    row = AuthSession(token_hash=_token_hash(token), account_id=line.account_id, login_line_id=line.id,
+                      selected_line_id=line.id, created_at=now, last_seen_at=now, client=client[:64])
+    session.add(row)
+    session.flush()
+    has_password = session.get(Credential, line.id) is not None
+    info = SessionInfo(row.id, line.account_id, line.id, line.id, line.msisdn, line.msisdn, now, now, has_password)
+    return LoginResult(token, info, first_login=not has_password)
+
+
+def login_with_code(*, session: Session, attempt_id: str, msisdn: str, code: str, client: str,
+                    now: datetime) -> LoginResult:
+    check_code(session=session, attempt_id=attempt_id, msisdn=msisdn, code=code, purpose="login", now=now)
+    line = session.exec(select(Line).where(Line.msisdn == msisdn)).scalars().first()
+    if line is None:  # cannot happen: no code is delivered to unknown numbers
+        raise Unauthorized(GENERIC_BAD_CREDENTIALS_EN, GENERIC_BAD_CREDENTIALS_RU)
+    _refuse_lost(line)
+    return _start_session(session, line, client, now)
+
+
+def login_with_password(*, session: Session, msisdn: str, password: str, client: str, now: datetime) -> LoginResult:
+    guard = _guard(session, msisdn)
+    _check_not_locked(guard, now)
+    line = session.exec(select(Line).where(Line.msisdn == msisdn)).scalars().first()
+    cred = session.get(Credential, line.id) if line is not None else None
+    password = str(password or "")
+    try:
+        _hasher.verify(cred.password_hash if cred else _DUMMY_HASH, password)  # same work for unknown numbers
+        ok = cred is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        ok = False
+    if not ok:
+        _fail(session, guard, now)
+        _check_not_locked(guard, now)
+        left = max(0, LOCK_AFTER_FAILURES - guard.failures)
+        raise Unauthorized(
+            f"{GENERIC_BAD_CREDENTIALS_EN} ({left} attempts left)",
+            f"{GENERIC_BAD_CREDENTIALS_RU}. Осталось попыток: {left}",
+            attempts_left=left,
+        )
+    _succeed(session, guard)
+    _refuse_lost(line)
+    if _hasher.check_needs_rehash(cred.password_hash):
+        cred.password_hash = _hasher.hash(password)
+        session.add(cred)
+    return _start_session(session, line, client, now)
+
+
+def _refuse_lost(line: Line) -> None:
+    if line.is_lost:
+        raise Forbidden(
+            "this number is marked as lost: log in with another number of the account to unblock it",
+            "Номер заблокирован как утраченный. Войдите с другого номера этого счёта, чтобы разблокировать его",
+            code="line_lost",
+        )
+
+
+def validate_session(*, session: Session, token: str | None, now: datetime, touch_it: bool = True) -> SessionInfo | None:
+    """The live session for a browser token, or None (unknown, ended, idle 20 min, older than 12 h)."""
+    if not token or not isinstance(token, str) or len(token) > 200:
+        return None
+    row = session.exec(select(AuthSession).where(AuthSession.token_hash == _token_hash(token))).scalars().first()
+    if row is None or row.ended_at is not None:
+        return None
+    reason = None
+    if now >= row.created_at + ABSOLUTE_TIMEOUT:
+        reason = "expired"
+    elif now >= row.last_seen_at + IDLE_TIMEOUT:
+        reason = "idle"
+    login_line = session.get(Line, row.login_line_id)
+    if reason is None and (login_line is None or login_line.is_lost):
+        reason = "line_lost"
+    if reason:
+        row.ended_at = now
+        row.ended_reason = reason
+        session.add(row)
+        return None
+    if touch_it and now - row.last_seen_at >= TOUCH_EVERY:
+        row.last_seen_at = now
+        session.add(row)
+    selected = session.get(Line, row.selected_line_id)
+    return SessionInfo(row.id, row.account_id, row.login_line_id, row.selected_line_id, login_line.msisdn,
+                       selected.msisdn if selected else login_line.msisdn, row.created_at, row.last_seen_at,
+                       session.get(Credential, row.login_line_id) is not None)
+
+
+def end_session(*, session: Session, token: str | None, now: datetime, reason: str = "logout") -> bool:
+    if not token:
+        return False
+    row = session.exec(select(AuthSession).where(AuthSession.token_hash == _token_hash(token))).scalars().first()
+    if row is None or row.ended_at is not None:
+        return False
+    row.ended_at = now
+    row.ended_reason = reason
+    session.add(row)
+    return True
+
+
+# ---------------------------------------------------------------- authorization
+
+
+def account_lines(session: Session, account_id: int) -> list[Line]:
+    """Every number the account may see and manage: its own and the ones added by code."""
+    linked = select(AccountLink.line_id).where(AccountLink.account_id == account_id)
+    return list(session.exec(
+        select(Line).where(or_(Line.account_id == account_id, Line.id.in_(linked))).order_by(Line.id)
+    ).scalars())
+
+
+def require_line(session: Session, info: SessionInfo, msisdn: str) -> Line:
+    """The line named by a request, if it belongs to the session's account; otherwise NotFound
+    (the same answer as for a number that does not exist)."""
+    if not is_msisdn(msisdn):
+        raise NotFound("no such number in your account", "Такого номера нет в вашем личном кабинете")
+    line = session.exec(select(Line).where(Line.msisdn == msisdn)).scalars().first()
+    if line is None or not can_access(session, info.account_id, line):
+        raise NotFound("no such number in your account", "Такого номера нет в вашем личном кабинете")
+    return line
+
+
+def can_access(session: Session, account_id: int, line: Line) -> bool:
+    if line.account_id == account_id:
+        return True
+    return session.exec(
+        select(AccountLink.id).where(AccountLink.account_id == account_id, AccountLink.line_id == line.id)
+    ).first() is not None
+
+
+def select_line(*, session: Session, token: str, info: SessionInfo, msisdn: str) -> SessionInfo:
+    line = require_line(session, info, msisdn)
+    row = session.exec(select(AuthSession).where(AuthSession.token_hash == _token_hash(token))).scalars().one()
+    row.selected_line_id = line.id
+    session.add(row)
+    info.selected_line_id = line.id
+    info.selected_msisdn = line.msisdn
+    return info
+
+
+# ---------------------------------------------------------------- passwords
+
+
+def check_password_policy(password: str, msisdn: str | None = None) -> str:
+    password = str(password or "")
+    if len(password) < MIN_PASSWORD:
+        raise Invalid(f"password: at least {MIN_PASSWORD} characters", f"Пароль: не короче {MIN_PASSWORD} символов")
+    if len(password) > MAX_PASSWORD:
+        raise Invalid(f"password: at most {MAX_PASSWORD} characters", f"Пароль: не длиннее {MAX_PASSWORD} символов")
+    if msisdn and msisdn[1:] in password:
+        raise Invalid("password: must not contain the phone number", "Пароль не должен содержать номер телефона")
+    if password.isdigit() and len(set(password)) <= 2:
+        raise Invalid("password: too simple", "Пароль слишком простой")
+    return password
+
+
+def set_password(*, session: Session, info: SessionInfo, new_password: str, now: datetime,
+                 current_password: str | None = None, code_attempt_id: str | None = None,
+                 code: str | None = None, first_time: bool = False) -> None:
+    """Set or change the login line's password. Changing needs the current password or a fresh code;
+    setting the first one right after a code login needs neither (the session was just proven by a code)."""
+    line = session.get(Line, info.login_line_id)
+    check_password_policy(new_password, line.msisdn)
+    cred = session.get(Credential, line.id)
+    if cred is not None or not first_time:
+        if current_password:
+            try:
+                _hasher.verify(cred.password_hash if cred else _DUMMY_HASH, current_password)
+                if cred is None:
+                    raise VerifyMismatchError
+            except (VerifyMismatchError, VerificationError, InvalidHashError):
+                guard = _guard(session, line.msisdn)
+                _fail(session, guard, now)
+                raise Unauthorized("the current password is wrong", "Текущий пароль указан неверно") from None
+        elif code_attempt_id and code:
+            check_code(session=session, attempt_id=code_attempt_id, msisdn=line.msisdn, code=code,
+                       purpose="password", now=now)
+        else:
+            raise Invalid("give the current password or a code from SMS",
+                          "Укажите текущий пароль или код из SMS")
+    elif now - info.created_at > timedelta(minutes=15):
+        raise Invalid("give a code from SMS to set a password", "Подтвердите установку пароля кодом из SMS")
+    if cred is None:
+        cred = Credential(line_id=line.id, password_hash=_hasher.hash(new_password), updated_at=now)
+    else:
+        cred.password_hash = _hasher.hash(new_password)
+        cred.updated_at = now
+    session.add(cred)
+    notify_line(session, line, notify.notification(
+        line.id, "info", "Пароль для входа в личный кабинет изменён.", "Your portal password was changed.", now),
+        also_sms=True)
+
+
+# ---------------------------------------------------------------- numbers of an account
+
+
+def request_add_number(*, session: Session, info: SessionInfo, msisdn: str, client: str, now: datetime) -> CodeRequest:
+    msisdn = normalize_msisdn(msisdn)
+    for line in account_lines(session, info.account_id):
+        if line.msisdn == msisdn:
+            raise Conflict("this number is already in your account", "Этот номер уже есть в вашем личном кабинете")
+    return request_code(session=session, msisdn=msisdn, purpose="add_number", client=client, now=now,
+                        account_id=info.account_id)
+
+
+def confirm_add_number(*, session: Session, info: SessionInfo, attempt_id: str, msisdn: str, code: str,
+                       now: datetime) -> Line:
+    msisdn = normalize_msisdn(msisdn)
+    check_code(session=session, attempt_id=attempt_id, msisdn=msisdn, code=code, purpose="add_number", now=now,
+               account_id=info.account_id)
+    line = session.exec(select(Line).where(Line.msisdn == msisdn)).scalars().first()
+    if line is None:
+        raise NotFound("no such number", "Номер не найден")
+    if can_access(session, info.account_id, line):
+        raise Conflict("this number is already in your account", "Этот номер уже есть в вашем личном кабинете")
+    session.add(AccountLink(account_id=info.account_id, line_id=line.id, created_at=now))
+    login_line = session.get(Line, info.login_line_id)
+    has_nm = session.exec(select(Subscription.id).where(
+        Subscription.line_id == login_line.id, Subscription.code == "number_management",
+        Subscription.active == True)).first()  # noqa: E712
+    if has_nm is None:
+        session.add(Subscription(line_id=login_line.id, code="number_management", active=True, started_at=now,
+                                 source="system"))
+    notify_line(session, line, notify.notification(
+        line.id, "info", f"Номер добавлен в личный кабинет {format_msisdn(login_line.msisdn)}.",
+        f"This number was added to the account of {format_msisdn(login_line.msisdn)}.", now), also_sms=True)
+    session.flush()
+    return line
+
+
+def remove_number(*, session: Session, info: SessionInfo, token: str, msisdn: str, now: datetime) -> None:
+    line = require_line(session, info, msisdn)
+    link = session.exec(select(AccountLink).where(AccountLink.account_id == info.account_id,
+                                                  AccountLink.line_id == line.id)).scalars().first()
+    if link is None:
+        raise Conflict("numbers of the account itself cannot be removed; only added ones",
+                       "Удалить можно только добавленный номер; номера вашего договора удалить нельзя")
+    session.delete(link)
+    # sessions of this account that had it selected go back to their own number
+    session.execute(update(AuthSession).where(AuthSession.account_id == info.account_id,
+                                              AuthSession.selected_line_id == line.id)
+                    .values(selected_line_id=AuthSession.login_line_id))
+    if info.selected_line_id == line.id:
+        info.selected_line_id = info.login_line_id
+        info.selected_msisdn = info.login_msisdn
+    session.flush()
+
+
+# ---------------------------------------------------------------- device lost
+
+
+def mark_lost(*, session: Session, info: SessionInfo, msisdn: str, now: datetime) -> Line:
+    line = require_line(session, info, msisdn)
+    if line.is_lost:
+        raise Conflict("already marked as lost", "Номер уже заблокирован как утраченный")
+    line.is_lost = True
+    recompute_status(line)
+    touch(session, line, now)
+    # the lost number's own sessions end now (whoever holds the device is logged out)
+    session.execute(update(AuthSession).where(AuthSession.login_line_id == line.id, AuthSession.ended_at.is_(None))
+                    .values(ended_at=now, ended_reason="line_lost"))
+    notify_line(session, line, notify.notification(
+        line.id, "info", "Номер заблокирован: «Аппарат утрачен». Звонки, SMS, интернет и вход по этому номеру недоступны.",
+        "Number blocked as lost: calls, SMS, data and login with it are off.", now))
+    return line
+
+
+def unblock_lost(*, session: Session, info: SessionInfo, msisdn: str, now: datetime) -> Line:
+    line = require_line(session, info, msisdn)
+    if not line.is_lost:
+        raise Conflict("this number is not marked as lost", "Номер не отмечен как утраченный")
+    if info.login_line_id == line.id:
+        raise Forbidden("unblock it from another number of the account",
+                        "Разблокировать номер можно только с другого номера вашего счёта")
+    line.is_lost = False
+    recompute_status(line)
+    touch(session, line, now)
+    notify_line(session, line, notify.notification(
+        line.id, "info", "Номер разблокирован. Связь и вход снова доступны.",
+        "Number unblocked: service and login are back.", now), also_sms=True)
+    return line
+
+
+def purge(*, session: Session, now: datetime) -> None:
+    """Housekeeping: old codes, rate events and ended sessions."""
+    session.execute(delete(OtpCode).where(OtpCode.expires_at < now - timedelta(days=1)))
+    session.execute(delete(RateEvent).where(RateEvent.at < now - RATE_WINDOW * 2))
+    session.execute(delete(AuthSession).where(AuthSession.ended_at.is_not(None),
+                                              AuthSession.ended_at < now - timedelta(days=30)))
+
+
+def holder_name(session: Session, account_id: int) -> str:
+    acc = session.get(Account, account_id)
+    return acc.holder_name if acc else ""
+
+
+__all__ = [
+    "CodeRequest", "LoginResult", "SessionInfo", "account_lines", "can_access", "check_code", "confirm_add_number",
+    "end_session", "format_msisdn", "get_line", "login_with_code", "login_with_password", "mark_lost",
+    "normalize_msisdn", "remove_number", "request_add_number", "request_code", "require_line", "select_line",
+    "set_password", "unblock_lost", "validate_session",
+]

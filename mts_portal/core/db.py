@@ -1,0 +1,190 @@
+"""Engines and transactions for SQLite (embedded default) and PostgreSQL.
+
+SQLite: WAL, foreign keys on, a generous busy timeout, and write transactions
+opened with BEGIN IMMEDIATE so two writers never deadlock on a lock upgrade.
+PostgreSQL: READ COMMITTED; writers lock the lines they touch (FOR UPDATE, in
+msisdn order) so concurrent ingestion serialises per line, not globally.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session
+
+log = logging.getLogger(__name__)
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+T = TypeVar("T")
+
+
+def normalize_url(url: str) -> str:
+    """Accept postgresql:// and postgres:// and use the psycopg (v3) driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def is_sqlite(engine_or_url) -> bool:
+    url = engine_or_url if isinstance(engine_or_url, str) else str(engine_or_url.url)
+    return url.startswith("sqlite")
+
+
+def make_engine(url: str, *, pool: bool = True) -> Engine:
+    url = normalize_url(url)
+    if url.startswith("sqlite"):
+        if url in ("sqlite://", "sqlite:///:memory:"):
+            raise ValueError("use a temp-file SQLite store; an in-memory one is private to one connection")
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 60},
+            poolclass=None if pool else NullPool,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_conn, _record):
+            # Take transaction control from the sqlite3 module: we emit BEGIN ourselves.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=60000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Connection):
+            if conn.get_execution_options().get("sqlite_immediate"):
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                conn.exec_driver_sql("BEGIN")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """The process-wide engine for `url` (default: the configured MTS_DB_URL)."""
+    if url is None:
+        from mts_portal.core.settings import get_settings
+
+        url = get_settings().db_url
+    url = normalize_url(url)
+    with _engines_lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = make_engine(url)
+            _engines[url] = engine
+        return engine
+
+
+def dispose_engines() -> None:
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+@contextlib.contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+@contextlib.contextmanager
+def write_session(engine: Engine) -> Iterator[Session]:
+    """A session whose transaction takes SQLite's write lock at BEGIN; commits on success."""
+    conn = engine.connect()
+    if is_sqlite(engine):
+        conn = conn.execution_options(sqlite_immediate=True)
+    try:
+        with Session(bind=conn, expire_on_commit=False) as session:
+            try:
+                yield session
+            except BaseException:
+                session.rollback()
+                raise
+            session.commit()
+    finally:
+        conn.close()
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, IntegrityError):
+        return False
+    if isinstance(exc, OperationalError | DBAPIError):
+        text = str(exc.orig if getattr(exc, "orig", None) else exc).lower()
+        return any(
+            s in text
+            for s in ("database is locked", "deadlock detected", "could not serialize", "busy", "lock timeout")
+        )
+    return False
+
+
+def with_retries(fn: Callable[[], T], *, attempts: int = 20, what: str = "transaction") -> T:
+    """Run a whole transaction function again when the store says 'locked' / 'deadlock'.
+
+    The function must be a complete unit (opens and commits its own transaction),
+    so a retry never applies anything twice.
+    """
+    delay = 0.01
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn()
+        except (OperationalError, DBAPIError) as exc:
+            if not _retryable(exc) or attempt == attempts:
+                raise
+            log.warning("%s retried after %s (attempt %d)", what, type(exc).__name__, attempt)
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 1.0)
+    raise AssertionError("unreachable")
+
+
+def transact(engine: Engine, fn: Callable[[Session], T], *, keep_on: tuple[type[BaseException], ...] = (),
+             what: str = "transaction") -> T:
+    """Run fn(session) in one write transaction, retried as a whole on lock errors.
+
+    Exceptions roll everything back, except those listed in `keep_on`: for them what fn
+    wrote before raising is committed (a failed login still counts as a failed attempt).
+    """
+
+    def attempt() -> T:
+        conn = engine.connect()
+        if is_sqlite(engine):
+            conn = conn.execution_options(sqlite_immediate=True)
+        try:
+            with Session(bind=conn, expire_on_commit=False) as session:
+                try:
+                    result = fn(session)
+                except keep_on:
+                    session.commit()
+                    raise
+                except BaseException:
+                    session.rollback()
+                    raise
+                session.commit()
+                return result
+        finally:
+            conn.close()
+
+    return with_retries(attempt, what=what)
+
+
+def read(engine: Engine, fn: Callable[[Session], T]) -> T:
+    """Run fn(session) in a read-only transaction."""
+    with Session(engine, expire_on_commit=False) as session:  # close() ends the transaction, keeps loaded values
+        return fn(session)

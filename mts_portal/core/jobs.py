@@ -1,0 +1,176 @@
+"""Time-driven work: period rollovers, daily content fees, promised-payment expiry,
+autopay, and housekeeping. Run by the app's scheduler every few seconds and by
+POST /api/v1/clock after a move. Each unit of work is its own small transaction
+and is idempotent (the line's period_end, a subscription's paid_until, unique
+ledger causes), so running it twice or after a crash charges nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, delete, select
+from sqlmodel import Session
+
+from mts_portal.core import billing, notify
+from mts_portal.core.catalog import Catalog, default_catalog
+from mts_portal.core.clock import moscow_date, moscow_midnight
+from mts_portal.core.db import transact
+from mts_portal.core.models import (
+    DailyFeeCharge,
+    Line,
+    MailMessage,
+    Notification,
+    PromisedPayment,
+    Report,
+    Subscription,
+)
+from mts_portal.core.money import format_rub
+
+log = logging.getLogger(__name__)
+BATCH = 200
+
+
+@dataclass
+class JobReport:
+    rollovers: int = 0
+    content_fees: int = 0
+    content_stopped: int = 0
+    promised_expired: int = 0
+    autopay_runs: int = 0
+    purged: int = 0
+    changed_line_ids: set[int] = field(default_factory=set)
+
+    def to_json(self) -> dict:
+        return {"rollovers": self.rollovers, "content_fees": self.content_fees,
+                "content_stopped": self.content_stopped, "promised_expired": self.promised_expired,
+                "autopay_runs": self.autopay_runs, "purged": self.purged}
+
+
+def run_due(engine: Engine, now: datetime, catalog: Catalog | None = None) -> JobReport:
+    catalog = catalog or default_catalog()
+    report = JobReport()
+    _rollovers(engine, now, catalog, report)
+    _content_fees(engine, now, catalog, report)
+    _promised(engine, now, report)
+    try:
+        from mts_portal.core import payments
+
+        payments.run_autopay(engine=engine, now=now, report=report)
+    except ImportError:  # pragma: no cover - payments module always present in the app
+        pass
+    _purge(engine, now, report)
+    return report
+
+
+def _ids(engine: Engine, stmt) -> list[int]:
+    with Session(engine) as s:
+        return list(s.exec(stmt).scalars())
+
+
+def _rollovers(engine: Engine, now: datetime, catalog: Catalog, report: JobReport) -> None:
+    while True:
+        ids = _ids(engine, select(Line.id).where(Line.period_end <= now).order_by(Line.id).limit(BATCH))
+        if not ids:
+            return
+
+        def fn(session: Session, ids=ids) -> int:
+            n = 0
+            stmt = select(Line).where(Line.id.in_(ids)).order_by(Line.id)
+            if session.get_bind().dialect.name == "postgresql":
+                stmt = stmt.with_for_update()
+            for line in session.exec(stmt).scalars().all():
+                n += billing.rollover_line(session=session, line=line, now=now, catalog=catalog)
+            return n
+
+        report.rollovers += transact(engine, fn, what="rollover")
+        report.changed_line_ids.update(ids)
+
+
+def _content_fees(engine: Engine, now: datetime, catalog: Catalog, report: JobReport) -> None:
+    daily_codes = [p.code for p in catalog.products.values() if p.fee_unit == "day"]
+    while True:
+        sub_ids = _ids(engine, select(Subscription.id).where(
+            Subscription.active == True, Subscription.code.in_(daily_codes),  # noqa: E712
+            Subscription.paid_until.is_not(None), Subscription.paid_until <= now).order_by(Subscription.id).limit(BATCH))
+        if not sub_ids:
+            return
+
+        def fn(session: Session, sub_ids=sub_ids) -> None:
+            for sub in session.exec(select(Subscription).where(Subscription.id.in_(sub_ids))).scalars().all():
+                line = session.get(Line, sub.line_id)
+                product = catalog.products[sub.code]
+                while sub.active and sub.paid_until <= now:
+                    day = moscow_date(sub.paid_until)
+                    limit = billing.credit_limit(session, line, sub.paid_until)
+                    if line.status != "active" or line.balance_kopecks - product.fee_kopecks < -limit:
+                        sub.active = False
+                        sub.ended_at = sub.paid_until
+                        report.content_stopped += 1
+                        billing.notify_line(session, line, notify.notification(
+                            line.id, "info",
+                            f"Подписка «{product.name_ru}» отключена: недостаточно средств для оплаты "
+                            f"{format_rub(product.fee_kopecks)} в сутки.",
+                            f"Subscription {product.name_en} stopped: not enough money for "
+                            f"{format_rub(product.fee_kopecks, 'en')} a day.", sub.paid_until))
+                        break
+                    ref = f"{sub.code}:{day.isoformat()}"
+                    billing.post_money(session, line, -product.fee_kopecks, kind="daily_fee", category="content",
+                                       cause_type="fee", cause_ref=ref, description=f"«{product.name_ru}» за {day}",
+                                       at=sub.paid_until)
+                    session.add(DailyFeeCharge(line_id=line.id, code=sub.code, day=day,
+                                               amount_kopecks=product.fee_kopecks, cause_ref=ref))
+                    report.content_fees += 1
+                    sub.paid_until = moscow_midnight(day + timedelta(days=1))
+                session.add(sub)
+                billing.touch(session, line, now)
+                report.changed_line_ids.add(line.id)
+
+        transact(engine, fn, what="content fees")
+
+
+def _promised(engine: Engine, now: datetime, report: JobReport) -> None:
+    ids = _ids(engine, select(PromisedPayment.id).where(PromisedPayment.status == "active",
+                                                        PromisedPayment.due_at <= now))
+    if not ids:
+        return
+
+    def fn(session: Session) -> None:
+        for p in session.exec(select(PromisedPayment).where(PromisedPayment.id.in_(ids))).scalars().all():
+            p.status = "expired"
+            p.closed_at = p.due_at
+            line = session.get(Line, p.line_id)
+            billing.notify_line(session, line, notify.notification(
+                line.id, "payment",
+                f"Срок обещанного платежа {format_rub(p.amount_kopecks)} истёк. Пополните баланс, чтобы "
+                "оставаться на связи.",
+                f"Your promised payment of {format_rub(p.amount_kopecks, 'en')} has expired. Top up to stay "
+                "connected.", p.due_at), also_sms=True)
+            billing.touch(session, line, now)
+            report.promised_expired += 1
+            report.changed_line_ids.add(line.id)
+
+    transact(engine, fn, what="promised expiry")
+
+
+def _purge(engine: Engine, now: datetime, report: JobReport) -> None:
+    """Notifications and ordered reports are kept 3 days."""
+    keep = now - timedelta(days=notify.KEEP_DAYS)
+
+    def fn(session: Session) -> int:
+        n = session.execute(delete(Notification).where(Notification.created_at < keep)).rowcount or 0
+        for rep in session.exec(select(Report).where(Report.expires_at <= now)).scalars().all():
+            from pathlib import Path
+
+            Path(rep.path).unlink(missing_ok=True)
+            session.delete(rep)
+            n += 1
+        n += session.execute(delete(MailMessage).where(MailMessage.created_at < keep)).rowcount or 0
+        from mts_portal.core import auth
+
+        auth.purge(session=session, now=now)
+        return n
+
+    report.purged += transact(engine, fn, what="purge")

@@ -1,0 +1,137 @@
+"""Live updates without polling the store per client.
+
+Writers (charging, billing) record each touched line in the `change_log` table in
+the same transaction. One poller per process reads the log (a single indexed
+range query every 200 ms, however many browsers are open) and wakes the
+waiters of the lines that changed; in-process writers also publish directly
+after commit, so the common path has no poll delay at all. Each open cabinet
+waits on its own line's event and then reloads one small summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, delete, func, select
+
+from mts_portal.core.models import ChangeLog
+
+log = logging.getLogger(__name__)
+
+WINDOW = 2000  # change-log rows re-read behind the high-water mark (PostgreSQL commits out of seq order)
+
+
+class LiveHub:
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._events: dict[int, asyncio.Event] = {}
+        self._waiting: dict[int, int] = defaultdict(int)
+        self._lock = threading.Lock()
+        self.published = 0
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def publish(self, line_ids: Iterable[int]) -> None:
+        """Thread-safe: wake everyone waiting on these lines."""
+        ids = set(line_ids)
+        loop = self._loop
+        if not ids or loop is None or loop.is_closed():
+            return
+        try:
+            loop.call_soon_threadsafe(self._fire, ids)
+        except RuntimeError:  # loop closed during shutdown
+            pass
+
+    def _fire(self, ids: set[int]) -> None:
+        for line_id in ids:
+            ev = self._events.pop(line_id, None)
+            if ev is not None:
+                ev.set()
+                self.published += 1
+
+    async def wait(self, line_id: int, timeout: float) -> bool:
+        """Wait until the line changes (True) or the timeout passes (False)."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        ev = self._events.get(line_id)
+        if ev is None:
+            ev = self._events[line_id] = asyncio.Event()
+        self._waiting[line_id] += 1
+        try:
+            await asyncio.wait_for(ev.wait(), timeout)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self._waiting[line_id] -= 1
+            if self._waiting[line_id] <= 0:
+                self._waiting.pop(line_id, None)
+                if self._events.get(line_id) is ev and not ev.is_set():
+                    self._events.pop(line_id, None)
+
+    def watched_lines(self) -> int:
+        return len(self._waiting)
+
+
+HUB = LiveHub()
+
+
+class ChangeFeed:
+    """Reads the change log after a high-water mark and remembers what it has seen."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.high = None
+        self.seen: set[int] = set()
+
+    def start_at_end(self) -> None:
+        with self.engine.connect() as conn:
+            self.high = conn.execute(select(func.coalesce(func.max(ChangeLog.seq), 0))).scalar_one()
+
+    def poll(self) -> set[int]:
+        if self.high is None:
+            self.start_at_end()
+            return set()
+        low = max(0, self.high - WINDOW)
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(ChangeLog.seq, ChangeLog.line_id).where(ChangeLog.seq > low)
+                                .order_by(ChangeLog.seq).limit(50_000)).all()
+        changed: set[int] = set()
+        for seq, line_id in rows:
+            if seq not in self.seen:
+                self.seen.add(seq)
+                changed.add(line_id)
+            if seq > self.high:
+                self.high = seq
+        if len(self.seen) > 4 * WINDOW:
+            floor = self.high - WINDOW
+            self.seen = {s for s in self.seen if s > floor}
+        return changed
+
+
+async def run_poller(engine: Engine, hub: LiveHub = HUB, interval: float = 0.2) -> None:
+    """Forever: poll the change feed and publish. Cancelled at shutdown."""
+    hub.attach(asyncio.get_running_loop())
+    feed = ChangeFeed(engine)
+    await asyncio.to_thread(feed.start_at_end)
+    while True:
+        try:
+            changed = await asyncio.to_thread(feed.poll)
+            if changed:
+                hub.publish(changed)
+        except Exception:  # the store may be briefly busy; keep the feed alive
+            log.exception("change feed poll failed")
+        await asyncio.sleep(interval)
+
+
+def prune_change_log(engine: Engine, now: datetime, keep: timedelta = timedelta(minutes=10)) -> int:
+    from mts_portal.core.db import transact
+
+    return transact(engine, lambda s: s.execute(delete(ChangeLog).where(ChangeLog.at < now - keep)).rowcount or 0,
+                    what="prune change log")

@@ -1,0 +1,533 @@
+"""SQLModel tables of the domain store.
+
+Conventions: money in integer kopecks (signed in the ledger: + credit, - debit),
+data in KB, voice in minutes; datetimes are stored as naive UTC and come back
+as aware UTC (UTCDateTime). The store is created by alembic migrations only.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import BigInteger, DateTime, Index, Text, TypeDecorator, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, naive UTC in the store, aware UTC out."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, str):  # raw SQLite text (e.g. from a textual query)
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utc_field(*, nullable: bool = False, index: bool = False, default=None):
+    kwargs = {"sa_type": UTCDateTime, "nullable": nullable, "index": index}
+    if default is not None or nullable:
+        kwargs["default"] = default
+    return Field(**kwargs)
+
+
+def _big(**kw):
+    return Field(sa_type=BigInteger, **kw)
+
+
+# ---------------------------------------------------------------- catalogue
+
+
+class Tariff(SQLModel, table=True):
+    __tablename__ = "tariffs"
+
+    code: str = Field(primary_key=True, max_length=32)
+    name_ru: str
+    name_en: str
+    fee_kopecks: int = _big(default=0)
+    minutes: int = 0
+    sms: int = 0
+    data_kb: int = _big(default=0)
+    rate_voice_kopecks: int = 0  # per started minute out of bundle
+    rate_sms_kopecks: int = 0
+    rate_mb_kopecks: int = 0
+    public: bool = True  # offered in the catalogue / switchable
+    family_owner: bool = False
+    family_member: bool = False
+    sort: int = 0
+    description_ru: str = ""
+    description_en: str = ""
+
+
+class Product(SQLModel, table=True):
+    """Services, options, roaming options, internet add-ons, content subscriptions."""
+
+    __tablename__ = "products"
+
+    code: str = Field(primary_key=True, max_length=32)
+    category: str = Field(max_length=16)  # service | content | roaming | addon
+    name_ru: str
+    name_en: str
+    fee_kopecks: int = _big(default=0)
+    fee_unit: str = Field(default="month", max_length=12)  # month | day | once | usage_day
+    data_kb: int = _big(default=0)  # add-ons
+    validity_hours: int | None = None  # add-ons: None = to the end of the period
+    bonus_price_points: int | None = None
+    popular_countries_fee_kopecks: int | None = None  # Забугорище: 350 ₽ in popular countries
+    public: bool = True
+    sort: int = 0
+    description_ru: str = ""
+    description_en: str = ""
+
+
+# ---------------------------------------------------------------- subscribers
+
+
+class Account(SQLModel, table=True):
+    __tablename__ = "accounts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    holder_name: str
+    email: str | None = None
+    lang: str = Field(default="ru", max_length=2)
+    created_at: datetime = utc_field()
+
+
+class Line(SQLModel, table=True):
+    __tablename__ = "lines"
+
+    id: int | None = Field(default=None, primary_key=True)
+    msisdn: str = Field(max_length=11, unique=True, index=True)
+    account_id: int = Field(foreign_key="accounts.id", index=True)
+    tariff_code: str = Field(foreign_key="tariffs.code", max_length=32)
+    # derived from the flags below by billing.recompute_status(): lost > blocked > suspended > active
+    status: str = Field(default="active", max_length=12)
+    is_lost: bool = False
+    is_blocked: bool = False  # voluntary block
+    balance_kopecks: int = _big(default=0)
+    fees_owed_kopecks: int = _big(default=0)  # unpaid period fees (line suspended)
+    fees_owed_detail: str = Field(default="{}", sa_type=Text)  # JSON: the fee items and the bundles they buy
+    charged_total_kopecks: int = _big(default=0)  # all money charged, for bonus points
+    bonus_points: int = 0
+    period_start: datetime = utc_field()  # the period whose fees/bundles were last processed
+    period_end: datetime = utc_field()
+    nbg_free_minutes_used: int = 0  # «Ноль без границ» free minutes this period
+    low_balance_notified: bool = False
+    call_forward_to: str | None = Field(default=None, max_length=11)
+    call_forward_mode: str | None = Field(default=None, max_length=12)  # always|busy|no_answer
+    version: int = _big(default=0)  # bumped at every change; drives live updates
+    created_at: datetime = utc_field()
+
+
+class AccountLink(SQLModel, table=True):
+    """A number added to another account by confirming a code («Управление номерами»)."""
+
+    __tablename__ = "account_links"
+    __table_args__ = (UniqueConstraint("account_id", "line_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="accounts.id", index=True)
+    line_id: int = Field(foreign_key="lines.id", index=True)
+    created_at: datetime = utc_field()
+
+
+class Subscription(SQLModel, table=True):
+    """A service / option / content subscription of a line."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (Index("ix_subscriptions_line_active", "line_id", "active"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    line_id: int = Field(foreign_key="lines.id")
+    code: str = Field(foreign_key="products.code", max_length=32)
+    active: bool = True
+    started_at: datetime = utc_field()
+    ended_at: datetime | None = utc_field(nullable=True)
+    paid_until: datetime | None = utc_field(nullable=True)  # daily fees / bonus-paid periods
+    source: str = Field(default="money", max_length=12)  # money | bonus | system
+
+
+class Bucket(SQLModel, table=True):
+    """An allowance: minutes, SMS or KB, valid in [valid_from, valid_until).
+
+    A family pool is the owner's tariff bucket (pool_total = its size) and the
+    members' share buckets carved out of it (parent_bucket_id): owner.total +
+    sum(shares.total) == pool_total always.
+    """
+
+    __tablename__ = "buckets"
+    __table_args__ = (Index("ix_buckets_line_valid", "line_id", "valid_until"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    line_id: int = Field(foreign_key="lines.id")
+    kind: str = Field(max_length=5)  # voice | sms | data
+    unit: str = Field(max_length=3)  # min | sms | KB
+    total: int = _big()
+    used: int = _big(default=0)
+    valid_from: datetime = utc_field()
+    valid_until: datetime = utc_field()
+    source: str = Field(max_length=16)  # tariff | addon | family_share | bonus
+    product_code: str | None = Field(default=None, max_length=32)
+    priority: int = 1  # lower is drawn first: add-ons 0, tariff/share 1
+    parent_bucket_id: int | None = Field(default=None, foreign_key="buckets.id", index=True)
+    pool_total: int | None = _big(default=None, nullable=True)
+    family_group_id: int | None = Field(default=None, foreign_key="family_groups.id", index=True)
+    notified_80: bool = False
+    notified_100: bool = False
+
+
+# ---------------------------------------------------------------- money
+
+
+class LedgerEntry(SQLModel, table=True):
+    """One row per movement of money on a line; the balance is their sum."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        Index("ix_ledger_line_created", "line_id", "created_at"),
+        # the same cause can never move money twice (a fee per period, a daily fee per day, an event)
+        UniqueConstraint("line_id", "kind", "cause_ref", name="uq_ledger_cause"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    line_id: int = Field(foreign_key="lines.id")
+    amount_kopecks: int = _big()
+    kind: str = Field(max_length=16)  # usage | fee | daily_fee | topup | transfer_in | transfer_out | promised_fee | family_fee
+    category: str = Field(default="", max_length=16)  # voice | sms | data | roaming | fee | service | content | payment | transfer
+    cause_type: str = Field(max_length=12)  # event | fee | payment | transfer | promised
+    cause_ref: str = Field(max_length=160)
+    description: str = ""
+    balance_after: int = _big()
+    created_at: datetime = utc_field()
+
+
+class BonusEntry(SQLModel, table=True):
+    __tablename__ = "bonus_entries"
+
+    id: int | None = Field(default=None, primary_key=True)
+    line_id: int = Field(foreign_key="lines.id", index=True)
+    points: int
+    reason: str = Field(max_length=16)  # earned | exchange
+    description: str = ""
+    cause_ref: str | None = Field(default=None, max_length=160)
+    created_at: datetime = utc_field()
+
+
+class UsageRecord(SQLModel, table=True):
+    """A rated event. event_id is unique: the idempotency key of ingestion."""
+
+    __tablename__ = "usage_records"
+    __table_args__ = (Index("ix_usage_line_started", "line_id", "started_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=128, unique=True)
+    line_id: int = Field(foreign_key="lines.id")
+    kind: str = Field(max_length=5)
+    direction: str | None = Field(default=None, max_length=3)
+    peer: str | None = Field(default=None, max_length=32)
+    started_at: datetime = utc_field()
+    duration_s: int | None = None
+    bytes: int | None = _big(default=None, nullable=True)
+    zone: str = Field(max_length=6)
+    status: str = Field(max_length=8)  # rated | blocked
+    units: int = _big(default=0)  # billable minutes / SMS / KB
+    charged_kopecks: int = _big(default=0)
+    paid_by: str = Field(default="", max_length=16)  # free | bundle | money | mixed | family | blocked
+    drawn: str = Field(default="[]", sa_type=Text)  # JSON [{bucket_id, kind, unit, amount}]
+    explanation: str = Field(default="{}", sa_type=Text)  # JSON: rule, rate, rounding, reason
+    ingested_at: datetime = utc_field()
+
+
+class DailyFeeCharge(SQLModel, table=True):
+    """A daily fee charged for a Moscow calendar day (Забугорище, Ноль без границ, content)."""
+
+    __tablename__ = "daily_fee_charges"
+    __table_args__ = (UniqueConstraint("line_id", "code", "day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    line_id: int = Field(foreign_key="lines.id")
+    code: str = Field(max_length=32)
+    day: date
+    amount_kopecks: int = _big()
+    cause_ref: str = Field(max_length=160)
+
+
+class Card(SQLModel, table=True):
+    __tablename__ = "cards"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="accounts.id", index=True)
+    brand: str = Field(max_length=12)
+    last4: str = Field(max_length=4)
+    exp_month: int
+    exp_year: int
+    token: str = Field(max_length=64, unique=True)  # the gateway's token; the PAN is never stored
+    created_at: datetime = utc_field()
+    removed: bool = False
+
+
+class Payment(SQLModel, table=True):
+    __tablename__ = "payments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=128, unique=True)
+    line_id: int = Field(foreign_key="lines.id", index=True)
+    amount_kopecks: int = _big()
+    method: str = Field(max_length=12)  # gateway | card | autopay | bonus
+    card_id: int | None = Field(default=None, foreign_key="cards.id")
+    status: str = Field(max_length=10)  # succeeded | declined
+    decline_reason: str | None = None
+    created_at: datetime = utc_field()
+
+
+class AutopayRule(SQLModel, table=True):
+    __tablename__ = "autopay_rules"
+
+    id: int | None = Field(default=None, primary_key=True)
+    line_id: int = Field(foreign_key="lines.id", index=True)
+    card_id: int = Field(foreign_key="cards.id")
+    kind: str = Field(max_length=10)  # threshold | monthly
+    threshold_kopecks: int | None = _big(default=None, nullable=True)
+    amount_kopecks: int = _big()
+    day_of_month: int | None = None
+    active: bool = True
+    created_at: datetime = utc_field()
+    last_run_at: datetime | None = utc_field(nullable=True)
+
+
+class AutopayRun(SQLModel, table=True):
+    __tablename__ = "autopay_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule_id: int = Field(foreign_key="autopay_rules.id", index=True)
+    line_id: int = Field(foreign_key="lines.id", index=True)
+    amount_kopecks: int = _big()
+    status: str = Field(max_length=10)  # succeeded | declined
+    reason: str = ""
+    created_at: datetime = utc_field()
+
+
+class PromisedPayment(SQLModel, table=True):
+    """«Обещанный платёж»: extra credit for 3 days (DESIGN §4 credit)."""
+
+    __tablename__ = "promised_payments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    line_id: int = Field(foreign_key="lines.id", index=True)
+    amount_kopecks: int = _big()
+    fee_kopecks: int = _big()
+    created_at: datetime = utc_field()
+    due_at: datetime = utc_field()
+    status: str = Field(default="active", max_length=8)  # active | repaid | expired
+    closed_at: datetime | None = utc_field(nullable=True)
+
+
+class Transfer(SQLModel, table=True):
+    __tablename__ = "transfers"
+
+    id: int | None = Field(default=None, primary_key=True)
+    from_line_id: int = Field(foreign_key="lines.id", index=True)
+    to_line_id: int = Field(foreign_key="lines.id", index=True)
+    amount_kopecks: int = _big()
+    status: str = Field(max_length=10)  # pending | done | cancelled
+    idempotency_key: str = Field(max_length=128, unique=True)
+    created_at: datetime = utc_field()
+    done_at: datetime | None = utc_field(nullable=True)
+
+
+# ---------------------------------------------------------------- messages
+
+
+class Notification(SQLModel, table=True):
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_line_created", "line_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    line_id: int = Field(foreign_key="lines.id")
+    kind: str = Field(max_length=16)  # debit | low_balance | bundle_80 | bundle_100 | family | payment | info
+    text_ru: str
+    text_en: str
+    created_at: datetime = utc_field()
+    read_at: datetime | None = utc_field(nullable=True)
+
+
+class SmsMessage(SQLModel, table=True):
+    """The simulated SMS inbox of a number (any number, ours or another operator's)."""
+
+    __tablename__ = "sms_messages"
+    __table_args__ = (Index("ix_sms_to_created", "to_msisdn", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    to_msisdn: str = Field(max_length=11)
+    sender: str = Field(max_length=16)
+    text: str
+    created_at: datetime = utc_field()
+
+
+class MailMessage(SQLModel, table=True):
+    """The simulated e-mail box (ordered detail reports)."""
+
+    __tablename__ = "mail_messages"
+
+    id: int | None = Field(default=None, primary_key=True)
+    to_email: str = Field(index=True)
+    subject: str
+    body: str
+    attachment_path: str | None = None
+    attachment_name: str | None = None
+    created_at: datetime = utc_field()
+
+
+class Report(SQLModel, table=True):
+    """An ordered detail report: kept 3 days."""
+
+    __tablename__ = "reports"
+
+    id: int | None = Field(default=None, primary_key=True)
+    line_id: int = Field(foreign_key="lines.id", index=True)
+    fmt: str = Field(max_length=4)  # csv | html | pdf
+    period_from: datetime = utc_field()
+    period_to: datetime = utc_field()
+    kind: str | None = Field(default=None, max_length=5)
+    path: str
+    to_email: str | None = None
+    created_at: datetime = utc_field()
+    expires_at: datetime = utc_field()
+
+
+# ---------------------------------------------------------------- family
+
+
+class FamilyGroup(SQLModel, table=True):
+    __tablename__ = "family_groups"
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner_line_id: int = Field(foreign_key="lines.id", unique=True)
+    created_at: datetime = utc_field()
+
+
+class FamilyMember(SQLModel, table=True):
+    __tablename__ = "family_members"
+    __table_args__ = (Index("ix_family_members_line_status", "line_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="family_groups.id", index=True)
+    line_id: int = Field(foreign_key="lines.id")
+    status: str = Field(max_length=10)  # pending | active | cancelled | declined | removed | left
+    invited_at: datetime = utc_field()
+    joined_at: datetime | None = utc_field(nullable=True)
+    ended_at: datetime | None = utc_field(nullable=True)
+    quota_minutes: int | None = None  # None: draws from the shared remainder
+    quota_sms: int | None = None
+    quota_kb: int | None = _big(default=None, nullable=True)
+    previous_tariff: str | None = Field(default=None, max_length=32)
+
+
+# ---------------------------------------------------------------- access
+
+
+class Credential(SQLModel, table=True):
+    __tablename__ = "credentials"
+
+    line_id: int = Field(foreign_key="lines.id", primary_key=True)
+    password_hash: str
+    updated_at: datetime = utc_field()
+
+
+class OtpCode(SQLModel, table=True):
+    """A one-time code: stored only as a hash, bound to one attempt and purpose."""
+
+    __tablename__ = "otp_codes"
+    __table_args__ = (Index("ix_otp_msisdn_purpose", "msisdn", "purpose"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    msisdn: str = Field(max_length=11)
+    purpose: str = Field(max_length=16)  # login | add_number | transfer | password
+    attempt_id: str = Field(max_length=64, unique=True)
+    code_hash: str = Field(max_length=128)
+    account_id: int | None = Field(default=None, foreign_key="accounts.id")
+    payload: str | None = None  # e.g. the transfer it confirms
+    client: str = Field(default="", max_length=64)
+    created_at: datetime = utc_field()
+    expires_at: datetime = utc_field()
+    used_at: datetime | None = utc_field(nullable=True)
+    voided: bool = False
+
+
+class LoginGuard(SQLModel, table=True):
+    """Wrong attempts and the lock of one number's login."""
+
+    __tablename__ = "login_guards"
+
+    msisdn: str = Field(primary_key=True, max_length=11)
+    failures: int = 0
+    locked_until: datetime | None = utc_field(nullable=True)
+
+
+class AuthSession(SQLModel, table=True):
+    __tablename__ = "auth_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    account_id: int = Field(foreign_key="accounts.id", index=True)
+    login_line_id: int = Field(foreign_key="lines.id")
+    selected_line_id: int = Field(foreign_key="lines.id")
+    created_at: datetime = utc_field()
+    last_seen_at: datetime = utc_field()
+    ended_at: datetime | None = utc_field(nullable=True)
+    ended_reason: str | None = Field(default=None, max_length=16)
+    client: str = Field(default="", max_length=64)
+
+
+class RateEvent(SQLModel, table=True):
+    """A log of rate-limited actions (code sending), per number and per client."""
+
+    __tablename__ = "rate_events"
+    __table_args__ = (Index("ix_rate_events_key_at", "key", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=80)
+    at: datetime = utc_field()
+
+
+# ---------------------------------------------------------------- system
+
+
+class SimClockRow(SQLModel, table=True):
+    __tablename__ = "sim_clock"
+
+    id: int = Field(default=1, primary_key=True)
+    offset_seconds: float = 0.0
+
+
+class ChangeLog(SQLModel, table=True):
+    """The change feed: one row per line touched by a transaction (live updates)."""
+
+    __tablename__ = "change_log"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    line_id: int
+    at: datetime = utc_field()
+
+
+class SupportRequest(SQLModel, table=True):
+    __tablename__ = "support_requests"
+
+    id: int | None = Field(default=None, primary_key=True)
+    line_id: int = Field(foreign_key="lines.id", index=True)
+    kind: str = Field(max_length=12)  # callback | chat
+    phone: str = Field(max_length=11)
+    topic: str
+    preferred_time: str | None = None
+    status: str = Field(default="new", max_length=10)
+    created_at: datetime = utc_field()
