@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 03:11:50.743757
+Create Date: 2026-11-22 03:17:17.915859
 """
 
 from collections.abc import Sequence
@@ -364,6 +364,21 @@ def upgrade() -> None:
         batch_op.create_index("ix_ledger_line_created", ["line_id", "created_at"], unique=False)
 
     op.create_table(
+        "login_tickets",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("ticket_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("line_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", mts_portal.core.models.UTCDateTime(), nullable=False),
+        sa.Column("expires_at", mts_portal.core.models.UTCDateTime(), nullable=False),
+        sa.Column("used_at", mts_portal.core.models.UTCDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["line_id"],
+            ["lines.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("ticket_hash"),
+    )
+    op.create_table(
         "notifications",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("line_id", sa.Integer(), nullable=False),
@@ -448,6 +463,18 @@ def upgrade() -> None:
     with op.batch_alter_table("reports", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_reports_line_id"), ["line_id"], unique=False)
 
+    op.create_table(
+        "sim_profiles",
+        sa.Column("line_id", sa.Integer(), nullable=False),
+        sa.Column("persona", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("demo_login", sa.Integer(), nullable=True),
+        sa.Column("activity", sa.Float(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["line_id"],
+            ["lines.id"],
+        ),
+        sa.PrimaryKeyConstraint("line_id"),
+    )
     op.create_table(
         "subscriptions",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -675,6 +702,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_subscriptions_line_active")
 
     op.drop_table("subscriptions")
+    op.drop_table("sim_profiles")
     with op.batch_alter_table("reports", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_reports_line_id"))
 
@@ -691,6 +719,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_notifications_line_created")
 
     op.drop_table("notifications")
+    op.drop_table("login_tickets")
     with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
         batch_op.drop_index("ix_ledger_line_created")
 

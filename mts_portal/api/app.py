@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from starlette.concurrency import run_in_threadpool
 
@@ -234,6 +234,35 @@ def _routes(api: FastAPI) -> None:
             raise Invalid(f"now: {exc}", "Часы двигаются только вперёд") from exc
         report = jobs.run_due(runtime.engine(), new_now)
         return {"now": new_now.isoformat(), "jobs": report.to_json()}
+
+    @api.get("/api/v1/session/establish", include_in_schema=False)
+    def establish(request: Request, ticket: str = "", next: str = "/"):
+        """Browser step 2 of a login: redeem the one-time ticket, set the HttpOnly session cookie."""
+        if not next.startswith("/") or next.startswith("//") or "\\" in next:
+            next = "/"
+        client = request.client.host if request.client else ""
+        try:
+            result = transact(runtime.engine(), lambda s: auth.redeem_ticket(
+                session=s, ticket=ticket, client=client, now=runtime.now()))
+        except DomainError as exc:
+            return RedirectResponse(f"/login?e={exc.code}", status_code=303)
+        response = RedirectResponse(next, status_code=303)
+        response.set_cookie(SESSION_COOKIE, result.token, httponly=True, secure=get_settings().cookie_secure,
+                            samesite="strict", path="/")
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @api.get("/api/v1/session/logout", include_in_schema=False)
+    def logout(request: Request, reason: str = "logout"):
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            transact(runtime.engine(), lambda s: auth.end_session(session=s, token=token, now=runtime.now()))
+        reason = reason if reason in ("logout", "idle", "expired", "lost") else "logout"
+        response = RedirectResponse(f"/login?e={reason}", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, secure=get_settings().cookie_secure,
+                               samesite="strict")
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     @api.post("/api/v1/events", dependencies=[Depends(require_operator)])
     async def events(request: Request):

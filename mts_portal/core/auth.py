@@ -45,6 +45,7 @@ from mts_portal.core.models import (
     Credential,
     Line,
     LoginGuard,
+    LoginTicket,
     OtpCode,
     RateEvent,
     SmsMessage,
@@ -61,10 +62,17 @@ RATE_WINDOW = timedelta(hours=1)
 MIN_PASSWORD = 8
 MAX_PASSWORD = 128
 TOUCH_EVERY = timedelta(seconds=15)  # last_seen_at is written at most this often
+TICKET_TTL = timedelta(seconds=60)
 
 # OWASP's argon2id baseline (m=19 MiB, t=2, p=1): ~30 ms here, fine for logins
 _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 _DUMMY_HASH = _hasher.hash("not-a-real-password-" + secrets.token_hex(8))
+
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
 
 GENERIC_BAD_CREDENTIALS_RU = "Неверный номер, пароль или код"
 GENERIC_BAD_CREDENTIALS_EN = "Wrong number, password or code"
@@ -272,6 +280,36 @@ class LoginResult:
     first_login: bool  # no password yet: offer to set one
 
 
+@dataclass
+class LoginGrant:
+    """Credentials were right: this one-time ticket becomes a session at /api/v1/session/establish."""
+
+    ticket: str
+    msisdn: str
+
+
+def _grant(session: Session, line: Line, now: datetime) -> LoginGrant:
+    ticket = secrets.token_urlsafe(32)
+    session.add(LoginTicket(ticket_hash=_token_hash(ticket), line_id=line.id, created_at=now,
+                            expires_at=now + TICKET_TTL))
+    session.flush()
+    return LoginGrant(ticket, line.msisdn)
+
+
+def redeem_ticket(*, session: Session, ticket: str, client: str, now: datetime) -> LoginResult:
+    """Turn a login ticket into a new session (a new random token at every login)."""
+    row = session.exec(select(LoginTicket).where(LoginTicket.ticket_hash == _token_hash(str(ticket or ""))))\
+        .scalars().first()
+    if row is None or row.used_at is not None or now >= row.expires_at:
+        raise Unauthorized("this login link is no longer valid; log in again",
+                           "Ссылка для входа устарела. Войдите ещё раз")
+    row.used_at = now
+    session.add(row)
+    line = session.get(Line, row.line_id)
+    _refuse_lost(line)
+    return _start_session(session, line, client, now)
+
+
 def _start_session(session: Session, line: Line, client: str, now: datetime) -> LoginResult:
     token = secrets.token_urlsafe(32)  # 256 bits
     row = AuthSession(token_hash=_token_hash(token), account_id=line.account_id, login_line_id=line.id,
@@ -284,16 +322,16 @@ def _start_session(session: Session, line: Line, client: str, now: datetime) -> 
 
 
 def login_with_code(*, session: Session, attempt_id: str, msisdn: str, code: str, client: str,
-                    now: datetime) -> LoginResult:
+                    now: datetime) -> LoginGrant:
     check_code(session=session, attempt_id=attempt_id, msisdn=msisdn, code=code, purpose="login", now=now)
     line = session.exec(select(Line).where(Line.msisdn == msisdn)).scalars().first()
     if line is None:  # cannot happen: no code is delivered to unknown numbers
         raise Unauthorized(GENERIC_BAD_CREDENTIALS_EN, GENERIC_BAD_CREDENTIALS_RU)
     _refuse_lost(line)
-    return _start_session(session, line, client, now)
+    return _grant(session, line, now)
 
 
-def login_with_password(*, session: Session, msisdn: str, password: str, client: str, now: datetime) -> LoginResult:
+def login_with_password(*, session: Session, msisdn: str, password: str, client: str, now: datetime) -> LoginGrant:
     guard = _guard(session, msisdn)
     _check_not_locked(guard, now)
     line = session.exec(select(Line).where(Line.msisdn == msisdn)).scalars().first()
@@ -318,7 +356,7 @@ def login_with_password(*, session: Session, msisdn: str, password: str, client:
     if _hasher.check_needs_rehash(cred.password_hash):
         cred.password_hash = _hasher.hash(password)
         session.add(cred)
-    return _start_session(session, line, client, now)
+    return _grant(session, line, now)
 
 
 def _refuse_lost(line: Line) -> None:
@@ -357,6 +395,14 @@ def validate_session(*, session: Session, token: str | None, now: datetime, touc
     return SessionInfo(row.id, row.account_id, row.login_line_id, row.selected_line_id, login_line.msisdn,
                        selected.msisdn if selected else login_line.msisdn, row.created_at, row.last_seen_at,
                        session.get(Credential, row.login_line_id) is not None)
+
+
+def ended_reason(*, session: Session, token: str | None) -> str:
+    """Why a token no longer works: idle | expired | line_lost | logout | unknown."""
+    if not token:
+        return "unknown"
+    row = session.exec(select(AuthSession).where(AuthSession.token_hash == _token_hash(token))).scalars().first()
+    return (row.ended_reason or "unknown") if row is not None else "unknown"
 
 
 def end_session(*, session: Session, token: str | None, now: datetime, reason: str = "logout") -> bool:
@@ -558,6 +604,7 @@ def purge(*, session: Session, now: datetime) -> None:
     """Housekeeping: old codes, rate events and ended sessions."""
     session.execute(delete(OtpCode).where(OtpCode.expires_at < now - timedelta(days=1)))
     session.execute(delete(RateEvent).where(RateEvent.at < now - RATE_WINDOW * 2))
+    session.execute(delete(LoginTicket).where(LoginTicket.expires_at < now - timedelta(hours=1)))
     session.execute(delete(AuthSession).where(AuthSession.ended_at.is_not(None),
                                               AuthSession.ended_at < now - timedelta(days=30)))
 
@@ -568,7 +615,7 @@ def holder_name(session: Session, account_id: int) -> str:
 
 
 __all__ = [
-    "CodeRequest", "LoginResult", "SessionInfo", "account_lines", "can_access", "check_code", "confirm_add_number",
+    "CodeRequest", "LoginGrant", "LoginResult", "redeem_ticket", "SessionInfo", "account_lines", "can_access", "check_code", "confirm_add_number",
     "end_session", "format_msisdn", "get_line", "login_with_code", "login_with_password", "mark_lost",
     "normalize_msisdn", "remove_number", "request_add_number", "request_code", "require_line", "select_line",
     "set_password", "unblock_lost", "validate_session",

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from mts_portal.core import ledger, notify
@@ -122,17 +122,23 @@ def recompute_status(line: Line) -> str:
     return line.status
 
 
+def _insert(session: Session, model, rows: list[dict]) -> None:
+    """Plain Core INSERT on the session's connection (the ORM's bulk path costs more than the row)."""
+    if rows:
+        session.connection().execute(model.__table__.insert(), rows)
+
+
 def touch(session: Session, line: Line, at: datetime) -> None:
     """Mark a line changed: bumps its version and feeds the live-update change log."""
     line.version = (line.version or 0) + 1
     session.add(line)
-    session.execute(insert(ChangeLog), [{"line_id": line.id, "at": at}])
+    _insert(session, ChangeLog, [{"line_id": line.id, "at": at}])
 
 
 def notify_line(session: Session, line: Line, row: dict, *, also_sms: bool = False) -> None:
-    session.execute(insert(Notification), [row])
+    _insert(session, Notification, [row])
     if also_sms:
-        session.execute(insert(SmsMessage), [notify.sms(line.msisdn, row["text_ru"], row["created_at"])])
+        _insert(session, SmsMessage, [notify.sms(line.msisdn, row["text_ru"], row["created_at"])])
 
 
 def post_money(
@@ -156,13 +162,11 @@ def post_money(
         description=description, at=at, sms_notify="sms_notify" in options,
     )
     session.add(line)
-    session.execute(insert(LedgerEntry), [posting.ledger])
+    _insert(session, LedgerEntry, [posting.ledger])
     if posting.bonus:
-        session.execute(insert(BonusEntry), [posting.bonus])
-    if posting.notifications:
-        session.execute(insert(Notification), posting.notifications)
-    if posting.sms:
-        session.execute(insert(SmsMessage), posting.sms)
+        _insert(session, BonusEntry, [posting.bonus])
+    _insert(session, Notification, posting.notifications)
+    _insert(session, SmsMessage, posting.sms)
     return posting.ledger
 
 
@@ -244,8 +248,8 @@ def grant_bundles(session: Session, line: Line, spec: GrantSpec, *, valid_from: 
         )
         session.add(bucket)
         created.append(bucket)
-    session.flush()
     if tariff.family_owner:
+        session.flush()
         from mts_portal.core import family
 
         family.carve_shares_for_new_pool(session=session, owner=line, now=valid_from)
@@ -262,12 +266,15 @@ def end_tariff_buckets(session: Session, line: Line, at: datetime) -> None:
 
 
 def charge_or_suspend(session: Session, line: Line, items: list[FeeItem], spec: GrantSpec | None, *,
-                      at: datetime, catalog: Catalog) -> bool:
+                      at: datetime, catalog: Catalog, options: set[str] | None = None,
+                      limit: int | None = None) -> bool:
     """Charge all fee items and grant the bundles, or (if money + credit does not cover them)
     keep them owed and suspend the line. Returns True when paid."""
     total = sum(i.amount_kopecks for i in items)
-    options = active_options(session, line.id)
-    limit = credit_limit(session, line, at, options)
+    if options is None:
+        options = active_options(session, line.id)
+    if limit is None:
+        limit = credit_limit(session, line, at, options)
     if total == 0 or line.balance_kopecks - total >= -limit:
         for i in items:
             post_money(session, line, -i.amount_kopecks, kind=i.kind, category=i.category, cause_type="fee",
@@ -397,9 +404,12 @@ def provision_line(
         post_money(session, line, initial_balance_kopecks, kind="topup", category="payment", cause_type="payment",
                    cause_ref=f"initial:{msisdn}", description="Начальный баланс", at=now, options=set())
     remaining, days = period.remaining_days(now), period.days
-    items = period_fee_items(session, line, tariff, period, catalog, part=remaining, whole=days)
+    # a new line has no services, family members or promised payments yet: just the tariff fee
+    fee = prorate_up(tariff.fee_kopecks, remaining, days)
+    items = [FeeItem(fee, "fee", "fee", f"tariff:{tariff.code}:{period.label()}",
+                     f"Абонентская плата «{tariff.name_ru}» за {period.label()}")] if fee else []
     spec = GrantSpec(tariff.code, remaining, days, period.end.isoformat())
-    charge_or_suspend(session, line, items, spec, at=now, catalog=catalog)
+    charge_or_suspend(session, line, items, spec, at=now, catalog=catalog, options=set(), limit=0)
     touch(session, line, now)
     session.flush()
     return line

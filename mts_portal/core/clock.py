@@ -145,3 +145,13 @@ def prorate_up(amount: int, part: int, whole: int) -> int:
 def prorate_down(amount: int, part: int, whole: int) -> int:
     """amount * part / whole rounded down (bundles: never give more than paid for)."""
     return (amount * part) // whole
+
+
+def fmt_date(dt: datetime) -> str:
+    """Moscow calendar date, dd.mm.yyyy."""
+    return as_utc(dt).astimezone(MSK).strftime("%d.%m.%Y")
+
+
+def fmt_datetime(dt: datetime) -> str:
+    """Moscow time, dd.mm.yyyy HH:MM."""
+    return as_utc(dt).astimezone(MSK).strftime("%d.%m.%Y %H:%M")

@@ -489,6 +489,20 @@ class AuthSession(SQLModel, table=True):
     client: str = Field(default="", max_length=64)
 
 
+class LoginTicket(SQLModel, table=True):
+    """A proven login waiting to become a session: redeemed once, within a minute, by the
+    HTTP route that sets the HttpOnly session cookie. Stored only as a hash."""
+
+    __tablename__ = "login_tickets"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_hash: str = Field(max_length=64, unique=True)
+    line_id: int = Field(foreign_key="lines.id")
+    created_at: datetime = utc_field()
+    expires_at: datetime = utc_field()
+    used_at: datetime | None = utc_field(nullable=True)
+
+
 class RateEvent(SQLModel, table=True):
     """A log of rate-limited actions (code sending), per number and per client."""
 
@@ -518,6 +532,17 @@ class ChangeLog(SQLModel, table=True):
     seq: int | None = Field(default=None, primary_key=True)
     line_id: int
     at: datetime = utc_field()
+
+
+class SimProfile(SQLModel, table=True):
+    """The simulator's view of a subscriber (persona, home region); not used by rating."""
+
+    __tablename__ = "sim_profiles"
+
+    line_id: int = Field(foreign_key="lines.id", primary_key=True)
+    persona: str = Field(max_length=16)
+    demo_login: int | None = None  # 1..5 for the logins printed by `simulator seed`
+    activity: float = 1.0
 
 
 class SupportRequest(SQLModel, table=True):

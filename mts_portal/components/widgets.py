@@ -1,0 +1,42 @@
+"""Small stateless widgets: bundle meter, status badge, empty note."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from mts_portal.state.base import UiState
+
+
+def bundle_meter(b) -> rx.Component:
+    """A bundle as a meter: remaining of total, valid until (b: a BucketRow var)."""
+    return rx.box(
+        rx.hstack(
+            rx.text(b.label, weight="medium", size="3"),
+            rx.spacer(),
+            rx.text(b.remaining, weight="bold", size="3", id="bucket-remaining-" + b.id),
+            align="baseline", width="100%",
+        ),
+        rx.progress(value=b.pct, max=100, color_scheme=rx.cond(b.low, "orange", "red"),
+                    size="2", margin_y="8px", id="bucket-meter-" + b.id, aria_label=b.label),
+        rx.hstack(
+            rx.text(UiState.t["home.of"] + " " + b.total, size="1", color="var(--gray-11)",
+                    id="bucket-total-" + b.id),
+            rx.spacer(),
+            rx.text(UiState.t["home.until"] + " " + b.until, size="1", color="var(--gray-11)"),
+            width="100%",
+        ),
+        rx.cond(b.shared != "", rx.text(b.shared, size="1", color="var(--gray-11)")),
+        width="100%", id="bucket-" + b.kind + "-" + b.id, class_name="bucket", data_kind=b.kind,
+    )
+
+
+def status_badge(status: rx.Var, text: rx.Var) -> rx.Component:
+    return rx.badge(
+        text,
+        color_scheme=rx.match(status, ("active", "green"), ("suspended", "orange"), "red"),
+        variant="soft", size="2", id="line-status", data_status=status,
+    )
+
+
+def empty_note(text: rx.Var) -> rx.Component:
+    return rx.text(text, color="var(--gray-11)", size="2", padding_y="8px")

@@ -1,0 +1,118 @@
+"""UI texts: Russian (default) and English. One key, two languages.
+
+Pages read them through UiState.t["key"] so a language switch re-renders at once.
+"""
+
+from __future__ import annotations
+
+_T: dict[str, tuple[str, str]] = {
+    # brand and layout
+    "brand": ("Мой МТС", "My MTS"),
+    "nav.home": ("Главная", "Home"),
+    "nav.money": ("Счёт", "Money"),
+    "nav.tariffs": ("Тарифы", "Tariffs"),
+    "nav.services": ("Услуги", "Services"),
+    "nav.internet": ("Интернет", "Internet"),
+    "nav.roaming": ("Роуминг", "Roaming"),
+    "nav.bonus": ("МТС Бонус", "MTS Bonus"),
+    "nav.detail": ("Детализация", "Detail"),
+    "nav.family": ("МЫ МТС", "Family"),
+    "nav.notifications": ("Уведомления", "Notifications"),
+    "nav.settings": ("Настройки", "Settings"),
+    "nav.support": ("Поддержка", "Support"),
+    "nav.numbers": ("Мои номера", "My numbers"),
+    "nav.sms": ("Отправить SMS", "Send SMS"),
+    "nav.more": ("Ещё", "More"),
+    "logout": ("Выйти", "Log out"),
+    "lang.switch": ("English", "Русский"),
+    "loading": ("Загрузка…", "Loading…"),
+    "close": ("Закрыть", "Close"),
+    "cancel": ("Отмена", "Cancel"),
+    "confirm": ("Подтвердить", "Confirm"),
+    "save": ("Сохранить", "Save"),
+    "back": ("Назад", "Back"),
+    "error.generic": ("Что-то пошло не так. Попробуйте ещё раз.", "Something went wrong. Please try again."),
+    "session.expired": ("Сеанс завершён. Войдите снова.", "Your session has ended. Please log in again."),
+    "session.idle": ("Сеанс завершён из-за 20 минут бездействия. Войдите снова.",
+                     "You were logged out after 20 minutes of inactivity. Please log in again."),
+    "demo.badge": ("Демо", "Demo"),
+    # login
+    "login.title": ("Вход в личный кабинет", "Log in to your account"),
+    "login.subtitle": ("Мобильная связь МТС", "MTS mobile"),
+    "login.phone": ("Номер телефона", "Phone number"),
+    "login.by_code": ("По коду из SMS", "With an SMS code"),
+    "login.by_password": ("По паролю", "With a password"),
+    "login.get_code": ("Получить код", "Get a code"),
+    "login.code": ("Код из SMS", "Code from SMS"),
+    "login.code_sent": ("Мы отправили код на номер", "We sent a code to"),
+    "login.resend": ("Отправить код ещё раз", "Send the code again"),
+    "login.password": ("Пароль", "Password"),
+    "login.submit": ("Войти", "Log in"),
+    "login.change_number": ("Другой номер", "Another number"),
+    "login.hint": ("Код действует 10 минут. После трёх неверных попыток вход блокируется на 10 минут.",
+                   "The code is valid for 10 minutes. After three wrong attempts login is locked for 10 minutes."),
+    "login.demo_logins": ("Демо-номера", "Demo numbers"),
+    # phone panel (demo)
+    "phone.title": ("Телефон (демо)", "Phone (demo)"),
+    "phone.hint": ("SMS, пришедшие на номер. Только в демо-режиме.", "SMS received by a number. Demo mode only."),
+    "phone.show": ("Показать SMS", "Show SMS"),
+    "phone.empty": ("Сообщений нет", "No messages"),
+    "phone.reply": ("Ответить", "Reply"),
+    # home
+    "home.balance": ("Баланс", "Balance"),
+    "home.topup": ("Пополнить", "Top up"),
+    "home.bonus": ("Бонусы", "Bonus points"),
+    "home.points": ("баллов", "points"),
+    "home.credit": ("Кредитный лимит", "Credit limit"),
+    "home.tariff": ("Тариф", "Tariff"),
+    "home.fee": ("Абонентская плата", "Monthly fee"),
+    "home.per_month": ("в месяц", "a month"),
+    "home.next_fee": ("Следующее списание", "Next charge"),
+    "home.remaining": ("Остатки пакетов", "Remaining bundles"),
+    "home.no_bundles": ("Пакетов нет: услуги оплачиваются по тарифу.",
+                        "No bundles: everything is charged by the tariff."),
+    "home.until": ("до", "until"),
+    "home.of": ("из", "of"),
+    "home.latest": ("Последние списания", "Latest charges"),
+    "home.no_charges": ("Списаний пока нет", "No charges yet"),
+    "home.all_detail": ("Вся детализация", "Full detail"),
+    "home.status": ("Статус номера", "Number status"),
+    "home.owed": ("Задолженность по абонентской плате", "Fees owed"),
+    "home.set_password": ("Установите постоянный пароль, чтобы входить без SMS.",
+                          "Set a permanent password to log in without SMS."),
+    "home.set_password_btn": ("Установить пароль", "Set a password"),
+    "home.live": ("Обновляется в реальном времени", "Updates live"),
+    "bucket.voice": ("Минуты", "Minutes"),
+    "bucket.sms": ("SMS", "SMS"),
+    "bucket.data": ("Интернет", "Internet"),
+    "bucket.shared": ("из общего пакета", "from the shared bundle of"),
+    "status.active": ("Активен", "Active"),
+    "status.suspended": ("Приостановлен: не оплачена абонентская плата", "Suspended: fees unpaid"),
+    "status.blocked": ("Заблокирован по вашему заявлению", "Blocked at your request"),
+    "status.lost": ("Заблокирован: аппарат утрачен", "Blocked: device lost"),
+    # password dialog
+    "pwd.title": ("Постоянный пароль", "Permanent password"),
+    "pwd.new": ("Новый пароль (не короче 8 символов)", "New password (at least 8 characters)"),
+    "pwd.repeat": ("Повторите пароль", "Repeat the password"),
+    "pwd.current": ("Текущий пароль", "Current password"),
+    "pwd.mismatch": ("Пароли не совпадают", "The passwords differ"),
+    "pwd.saved": ("Пароль сохранён", "Password saved"),
+    "pwd.later": ("Позже", "Later"),
+}
+
+LANGS = ("ru", "en")
+TEXTS: dict[str, dict[str, str]] = {lang: {k: v[i] for k, v in _T.items()} for i, lang in enumerate(LANGS)}
+
+
+def add(texts: dict[str, tuple[str, str]]) -> None:
+    """Page modules register their own texts (kept next to the page that uses them)."""
+    for key, (ru, en) in texts.items():
+        if key in _T and _T[key] != (ru, en):
+            raise ValueError(f"text {key!r} defined twice differently")
+        _T[key] = (ru, en)
+        TEXTS["ru"][key] = ru
+        TEXTS["en"][key] = en
+
+
+def tr(key: str, lang: str = "ru") -> str:
+    return TEXTS.get(lang, TEXTS["ru"]).get(key, key)

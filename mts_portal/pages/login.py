@@ -1,0 +1,161 @@
+"""/login: phone + SMS code or phone + password; the demo phone panel."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from mts_portal.components.layout import RED, card
+from mts_portal.state.base import UiState
+from mts_portal.state.login import LoginState, PhoneState
+
+
+def _error() -> rx.Component:
+    return rx.cond(
+        LoginState.error != "",
+        rx.callout(LoginState.error, icon="triangle-alert", color_scheme=rx.cond(LoginState.locked, "orange", "red"),
+                   id=rx.cond(LoginState.locked, "login-locked", "login-error"), width="100%"),
+    )
+
+
+def _phone_input(**props) -> rx.Component:
+    return rx.input(name="phone", placeholder="+7 9XX XXX-XX-XX", type="tel", input_mode="tel",
+                    auto_complete="tel", size="3", width="100%", required=True, value=LoginState.phone_input,
+                    on_change=LoginState.set_phone_input, **props)
+
+
+def code_form() -> rx.Component:
+    return rx.cond(
+        LoginState.step == "phone",
+        rx.form(
+            rx.vstack(
+                rx.text(UiState.t["login.phone"], size="2", weight="medium"),
+                _phone_input(id="login-phone"),
+                rx.button(UiState.t["login.get_code"], type="submit", size="3", width="100%", id="get-code",
+                          loading=LoginState.busy),
+                spacing="3", width="100%",
+            ),
+            on_submit=LoginState.request_code, width="100%",
+        ),
+        rx.form(
+            rx.vstack(
+                rx.text(UiState.t["login.code_sent"] + " " + LoginState.phone_label, size="2", id="code-sent"),
+                rx.input(name="code", placeholder="••••••", type="text", input_mode="numeric", max_length=6,
+                         auto_complete="one-time-code", size="3", width="100%", id="login-code", required=True,
+                         auto_focus=True),
+                rx.button(UiState.t["login.submit"], type="submit", size="3", width="100%", id="submit-code",
+                          loading=LoginState.busy),
+                rx.hstack(
+                    rx.link(UiState.t["login.change_number"], on_click=LoginState.change_number, size="2",
+                            id="change-number", cursor="pointer"),
+                    spacing="4",
+                ),
+                spacing="3", width="100%",
+            ),
+            on_submit=LoginState.submit_code, width="100%", reset_on_submit=True,
+        ),
+    )
+
+
+def password_form() -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            rx.text(UiState.t["login.phone"], size="2", weight="medium"),
+            _phone_input(id="login-phone-pwd"),
+            rx.text(UiState.t["login.password"], size="2", weight="medium"),
+            rx.input(name="password", type="password", size="3", width="100%", id="login-password",
+                     auto_complete="current-password", required=True),
+            rx.button(UiState.t["login.submit"], type="submit", size="3", width="100%", id="submit-password",
+                      loading=LoginState.busy),
+            spacing="3", width="100%",
+        ),
+        on_submit=LoginState.submit_password, width="100%",
+    )
+
+
+def phone_panel() -> rx.Component:
+    """Demo only: a number's SMS inbox (the handlers also refuse outside demo mode)."""
+    return card(
+        rx.vstack(
+            rx.hstack(rx.icon("smartphone", color=RED), rx.heading(UiState.t["phone.title"], size="4"),
+                      align="center"),
+            rx.text(UiState.t["phone.hint"], size="1", color="var(--gray-11)"),
+            rx.form(
+                rx.hstack(
+                    rx.input(name="number", placeholder="+7 9XX XXX-XX-XX", value=PhoneState.number,
+                             on_change=PhoneState.set_number, id="phone-number", width="100%"),
+                    rx.button(rx.icon("refresh-cw", size=16), type="submit", variant="soft", id="phone-show",
+                              aria_label=UiState.t["phone.show"]),
+                    width="100%",
+                ),
+                on_submit=PhoneState.show, width="100%",
+            ),
+            rx.cond(PhoneState.error != "", rx.text(PhoneState.error, color="red", size="1")),
+            rx.cond(
+                PhoneState.messages.length() > 0,
+                rx.vstack(
+                    rx.foreach(PhoneState.messages, lambda m: rx.box(
+                        rx.hstack(rx.text(m["from"], weight="bold", size="1"), rx.spacer(),
+                                  rx.text(m["when"], size="1", color="var(--gray-11)"), width="100%"),
+                        rx.text(m["text"], size="2", class_name="sms-text"),
+                        background="var(--gray-3)", border_radius="12px", padding="8px 12px", width="100%",
+                    )),
+                    spacing="2", width="100%", id="phone-inbox",
+                ),
+                rx.text(UiState.t["phone.empty"], size="2", color="var(--gray-11)"),
+            ),
+            spacing="3", width="100%",
+        ),
+        id="phone-panel", max_width="420px",
+    )
+
+
+def demo_logins() -> rx.Component:
+    return rx.cond(
+        LoginState.demo_logins.length() > 0,
+        card(
+            rx.text(UiState.t["login.demo_logins"], weight="bold", size="2"),
+            rx.foreach(LoginState.demo_logins, lambda d: rx.link(
+                d["label"] + " · " + d["tariff"] + " · " + d["holder"], size="1", class_name="demo-login",
+                on_click=LoginState.pick_demo(d["label"]), cursor="pointer", display="block")),
+            max_width="420px",
+        ),
+    )
+
+
+def login_page() -> rx.Component:
+    return rx.box(
+        rx.hstack(
+            rx.hstack(rx.center(rx.text("МТС", weight="bold", color="white"), width="40px", height="40px",
+                                background=RED, border_radius="10px"),
+                      rx.text(UiState.t["brand"], weight="bold", size="4"), align="center"),
+            rx.spacer(),
+            rx.button(UiState.t["lang.switch"], variant="ghost", on_click=UiState.toggle_lang, id="lang-toggle"),
+            width="100%", max_width="960px", margin="0 auto", padding="16px",
+        ),
+        rx.flex(
+            card(
+                rx.vstack(
+                    rx.heading(UiState.t["login.title"], size="6", id="login-title"),
+                    rx.text(UiState.t["login.subtitle"], color="var(--gray-11)", size="2"),
+                    rx.cond(LoginState.notice != "",
+                            rx.callout(LoginState.notice, icon="info", color_scheme="blue", id="login-notice",
+                                       width="100%")),
+                    rx.segmented_control.root(
+                        rx.segmented_control.item(UiState.t["login.by_code"], value="code"),
+                        rx.segmented_control.item(UiState.t["login.by_password"], value="password"),
+                        value=LoginState.mode, on_change=LoginState.set_mode, width="100%", id="login-mode",
+                    ),
+                    _error(),
+                    rx.cond(LoginState.mode == "code", code_form(), password_form()),
+                    rx.text(UiState.t["login.hint"], size="1", color="var(--gray-11)"),
+                    spacing="4", width="100%",
+                ),
+                max_width="420px",
+            ),
+            rx.cond(UiState.is_demo, rx.vstack(phone_panel(), demo_logins(), width="100%", max_width="420px")),
+            direction=rx.breakpoints(initial="column", md="row"), gap="16px", justify="center",
+            align=rx.breakpoints(initial="center", md="start"),
+            padding="16px", width="100%", max_width="960px", margin="0 auto",
+        ),
+        min_height="100vh", background="var(--gray-2)",
+    )

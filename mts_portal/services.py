@@ -1,0 +1,71 @@
+"""Background services of a portal process, run by the app's lifespan:
+
+- bring the store to the latest migration;
+- the change-feed poller that wakes open cabinets (live updates);
+- the scheduler: period rollovers, daily fees, promised-payment expiry, autopay,
+  housekeeping, every MTS_SCHEDULER_INTERVAL_S seconds;
+- in demo mode with MTS_DEMO_TRAFFIC > 0: live simulated traffic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+
+from mts_portal.core import jobs, runtime
+from mts_portal.core.live import HUB, prune_change_log, run_poller
+from mts_portal.core.settings import get_settings
+
+log = logging.getLogger("mts_portal.services")
+
+
+def configure_logging() -> None:
+    level = get_settings().log_level.upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("mts_portal").setLevel(level)
+    logging.getLogger("simulator").setLevel(level)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+async def scheduler_loop(interval: float) -> None:
+    engine = runtime.engine()
+    while True:
+        try:
+            now = runtime.now()
+            report = await asyncio.to_thread(jobs.run_due, engine, now)
+            if report.changed_line_ids:
+                HUB.publish(report.changed_line_ids)
+            if report.rollovers or report.content_fees or report.promised_expired or report.autopay_runs:
+                log.info("scheduler: %s", report.to_json())
+            await asyncio.to_thread(prune_change_log, engine, now)
+        except Exception:
+            log.exception("scheduler run failed; will retry")
+        await asyncio.sleep(interval)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app=None):
+    configure_logging()
+    settings = get_settings()
+    engine = await asyncio.to_thread(runtime.engine)
+    HUB.attach(asyncio.get_running_loop())
+    log.info("portal services up: store=%s demo=%s simulated_clock=%s", engine.dialect.name, settings.demo,
+             settings.simulated_clock)
+    tasks = [
+        asyncio.create_task(run_poller(engine, HUB, settings.live_poll_interval_s), name="change-feed"),
+        asyncio.create_task(scheduler_loop(settings.scheduler_interval_s), name="scheduler"),
+    ]
+    rate = float(os.environ.get("MTS_DEMO_TRAFFIC", "0") or 0)
+    if settings.demo and rate > 0:
+        from simulator.live import run_in_process
+
+        tasks.append(asyncio.create_task(run_in_process(rate=rate), name="demo-traffic"))
+        log.info("demo traffic: %.1f events/s", rate)
+    try:
+        yield
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,123 @@
+"""Home («Мой МТС»): balance, bundles, tariff, latest charges — live.
+
+`watch` runs while the page is open (Reflex cancels it on navigation or
+disconnect). It sleeps on the live hub until the selected line changes, then
+reloads one small summary and pushes it. It also notices a session that has
+timed out on the server and leaves for the login page.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from mts_portal.core import auth, runtime
+from mts_portal.core.errors import DomainError
+from mts_portal.core.live import HUB
+from mts_portal.state.base import SessionState, query, write
+from mts_portal.state.views import BucketRow, home_view
+
+WAKE_EVERY_S = 10.0
+
+
+class HomeState(SessionState):
+    version: int = -1
+    balance_text: str = ""
+    balance_negative: bool = False
+    bonus_text: str = ""
+    credit_text: str = ""
+    tariff_name: str = ""
+    fee_text: str = ""
+    next_fee_text: str = ""
+    status: str = "active"
+    status_text: str = ""
+    owed_text: str = ""
+    buckets: list[BucketRow] = []
+    charges: list[dict[str, str]] = []
+    show_password_offer: bool = False
+    _line_id: int = 0
+
+    def _apply(self, view: dict) -> None:
+        self.version = view["version"]
+        self.balance_text = view["balance_text"]
+        self.balance_negative = view["balance_kopecks"] < 0
+        self.bonus_text = view["bonus_text"]
+        self.credit_text = view["credit_text"]
+        self.tariff_name = view["tariff_name"]
+        self.fee_text = view["fee_text"]
+        self.next_fee_text = view["next_fee_text"]
+        self.status = view["status"]
+        self.status_text = view["status_text"]
+        self.owed_text = view["owed_text"]
+        self.buckets = view["buckets"]
+        self.charges = view["charges"]
+
+    @rx.event
+    async def load(self):
+        info = await self._begin()
+        if info is None:
+            return await self._gone()
+        self._line_id = info.selected_line_id
+        lang, msisdn = self._lang(), info.selected_msisdn
+        self._apply(await query(lambda s: home_view(s, msisdn, runtime.now(), lang)))
+        self.show_password_offer = not info.has_password
+        return HomeState.watch
+
+    @rx.event(background=True)
+    async def watch(self):
+        async with self:
+            line_id, msisdn, lang, token = self._line_id, self.msisdn, self._lang(), self._token()
+        while True:
+            changed = await HUB.wait(line_id, WAKE_EVERY_S)
+            alive = await query(lambda s: auth.validate_session(session=s, token=token, now=runtime.now(),
+                                                                touch_it=False))
+            if alive is None:
+                yield HomeState.leave
+                return
+            if not changed:
+                continue
+            view = await query(lambda s: home_view(s, msisdn, runtime.now(), lang))
+            async with self:
+                self._apply(view)
+
+    @rx.event
+    async def leave(self):
+        return await self._gone()
+
+    @rx.event
+    def dismiss_password_offer(self):
+        self.show_password_offer = False
+
+
+class PasswordState(SessionState):
+    """Set the first password right after a code login, or change it (needs the current one)."""
+
+    error: str = ""
+    saving: bool = False
+
+    @rx.event
+    async def save(self, form: dict):
+        info = await self._session()
+        if info is None:
+            yield await self._gone()
+            return
+        new, repeat = str(form.get("new_password", "")), str(form.get("repeat_password", ""))
+        current = str(form.get("current_password", "") or "") or None
+        if new != repeat:
+            self.error = self.t["pwd.mismatch"]
+            return
+        self.saving = True
+        yield
+        try:
+            await write(lambda s: auth.set_password(session=s, info=info, new_password=new, now=runtime.now(),
+                                                    current_password=current, first_time=not info.has_password),
+                        keep_on=(auth.Unauthorized,))
+        except DomainError as exc:
+            self.error = self._msg(exc)
+            self.saving = False
+            return
+        self.saving = False
+        self.error = ""
+        self.has_password = True
+        home = await self.get_state(HomeState)
+        home.show_password_offer = False
+        yield rx.toast.success(self.t["pwd.saved"])

@@ -1,0 +1,200 @@
+"""Login by phone + one-time SMS code, or phone + password.
+
+The attempt id that binds a code to this login attempt stays on the server
+(a backend-only var). A proven login becomes a one-time ticket; the browser
+takes it to /api/v1/session/establish, which sets the HttpOnly cookie.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+from sqlalchemy import select
+
+from mts_portal.core import auth, runtime
+from mts_portal.core.errors import DomainError, Locked
+from mts_portal.core.models import SmsMessage
+from mts_portal.core.settings import get_settings
+from mts_portal.i18n import add
+from mts_portal.state.base import KEEP_FAILURES, UiState, query, write
+
+add({
+    "login.e.idle": ("Сеанс завершён из-за 20 минут бездействия. Войдите снова.",
+                     "You were logged out after 20 minutes of inactivity. Please log in again."),
+    "login.e.expired": ("Сеанс завершён. Войдите снова.", "Your session has ended. Please log in again."),
+    "login.e.logout": ("Вы вышли из личного кабинета.", "You have logged out."),
+    "login.e.lost": ("Номер заблокирован как утраченный: вход с него недоступен.",
+                     "The number is blocked as lost: logging in with it is off."),
+    "login.e.unauthorized": ("Ссылка для входа устарела. Войдите ещё раз.", "The login link expired. Log in again."),
+    "login.e.line_lost": ("Номер заблокирован как утраченный. Войдите с другого номера этого счёта.",
+                          "The number is blocked as lost. Log in with another number of the account."),
+})
+
+
+class LoginState(UiState):
+    mode: str = "code"  # code | password
+    step: str = "phone"  # phone | code
+    phone: str = ""
+    phone_label: str = ""
+    phone_input: str = ""
+    error: str = ""
+    notice: str = ""
+    locked: bool = False
+    busy: bool = False
+    demo_logins: list[dict[str, str]] = []
+    _attempt_id: str = ""
+    _msisdn: str = ""
+
+    @rx.event
+    async def load(self):
+        token = self._token()  # already logged in? go home
+        if token:
+            info = await query(lambda s: auth.validate_session(session=s, token=token, now=runtime.now(),
+                                                               touch_it=False))
+            if info is not None:
+                return rx.redirect("/")
+        reason = self.router.url.query_parameters.get("e", "")
+        self.notice = self.t.get(f"login.e.{reason}", "") if reason else ""
+        self.error = ""
+        self.busy = False
+        self.locked = False
+        if get_settings().demo:
+            from simulator.demo import demo_logins
+
+            self.demo_logins = await query(lambda s: demo_logins(s, limit=4))
+
+    @rx.event
+    def set_mode(self, mode: str | list[str]):
+        self.mode = "password" if mode == "password" else "code"
+        self.error = ""
+        self.step = "phone"
+
+    @rx.event
+    def set_phone_input(self, value: str):
+        self.phone_input = str(value)[:24]
+
+    @rx.event
+    def pick_demo(self, label: str):
+        """Demo: a click on a demo number fills the phone field."""
+        self.phone_input = str(label)[:24]
+        self.step = "phone"
+        self.error = ""
+
+    @rx.event
+    def change_number(self):
+        self.step = "phone"
+        self.error = ""
+        self._attempt_id = ""
+
+    @rx.event
+    async def request_code(self, form: dict):
+        self.error = ""
+        try:
+            msisdn = auth.normalize_msisdn(str(form.get("phone", "")))
+        except DomainError as exc:
+            self.error = self._msg(exc)
+            return
+        self.busy = True
+        yield
+        client = self._client()
+        try:
+            req = await write(lambda s: auth.request_code(session=s, msisdn=msisdn, purpose="login", client=client,
+                                                          now=runtime.now()))
+        except DomainError as exc:
+            self.busy = False
+            self.locked = isinstance(exc, Locked)
+            self.error = self._msg(exc)
+            return
+        self._attempt_id = req.attempt_id
+        self._msisdn = msisdn
+        self.phone = msisdn
+        self.phone_label = auth.format_msisdn(msisdn)
+        self.step = "code"
+        self.busy = False
+        if get_settings().demo:
+            phone = await self.get_state(PhoneState)
+            phone.number = auth.format_msisdn(msisdn)
+            yield PhoneState.refresh
+
+    @rx.event
+    async def submit_code(self, form: dict):
+        self.error = ""
+        code = "".join(ch for ch in str(form.get("code", "")) if ch.isdigit())
+        if not self._attempt_id:
+            self.step = "phone"
+            return
+        self.busy = True
+        yield
+        attempt, msisdn, client = self._attempt_id, self._msisdn, self._client()
+        try:
+            grant = await write(lambda s: auth.login_with_code(session=s, attempt_id=attempt, msisdn=msisdn,
+                                                               code=code, client=client, now=runtime.now()),
+                                keep_on=KEEP_FAILURES)
+        except DomainError as exc:
+            self.busy = False
+            self.locked = isinstance(exc, Locked)
+            self.error = self._msg(exc)
+            return
+        yield rx.call_script(f"window.location.assign('/api/v1/session/establish?ticket={grant.ticket}')")
+
+    @rx.event
+    async def submit_password(self, form: dict):
+        self.error = ""
+        try:
+            msisdn = auth.normalize_msisdn(str(form.get("phone", "")))
+        except DomainError as exc:
+            self.error = self._msg(exc)
+            return
+        password = str(form.get("password", ""))
+        self.busy = True
+        yield
+        client = self._client()
+        try:
+            grant = await write(lambda s: auth.login_with_password(session=s, msisdn=msisdn, password=password,
+                                                                   client=client, now=runtime.now()),
+                                keep_on=KEEP_FAILURES)
+        except DomainError as exc:
+            self.busy = False
+            self.locked = isinstance(exc, Locked)
+            self.error = self._msg(exc)
+            return
+        yield rx.call_script(f"window.location.assign('/api/v1/session/establish?ticket={grant.ticket}')")
+
+
+class PhoneState(UiState):
+    """Demo mode only: the SMS inbox of any number, so a demo can log in by code."""
+
+    number: str = ""
+    messages: list[dict[str, str]] = []
+    error: str = ""
+
+    @rx.event
+    def set_number(self, value: str):
+        self.number = str(value)[:24]
+
+    @rx.event
+    async def show(self, form: dict):
+        self.number = str(form.get("number", ""))
+        return PhoneState.refresh
+
+    @rx.event
+    async def refresh(self):
+        if not get_settings().demo:  # the panel does not exist outside demo mode
+            self.messages = []
+            return
+        try:
+            msisdn = auth.normalize_msisdn(self.number)
+        except DomainError as exc:
+            self.error = self._msg(exc)
+            self.messages = []
+            return
+        self.error = ""
+
+        def fn(s):
+            rows = s.exec(select(SmsMessage).where(SmsMessage.to_msisdn == msisdn)
+                          .order_by(SmsMessage.created_at.desc(), SmsMessage.id.desc()).limit(8)).scalars().all()
+            from mts_portal.core.clock import fmt_datetime
+
+            return [{"id": str(m.id), "from": m.sender, "text": m.text, "when": fmt_datetime(m.created_at)}
+                    for m in rows]
+
+        self.messages = await query(fn)

@@ -1,0 +1,88 @@
+"""Display data for pages: core results turned into small dicts of strings.
+
+Runs in a worker thread (it reads the store); never keeps ORM objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from mts_portal.core import billing
+from mts_portal.core.auth import format_msisdn
+from mts_portal.core.catalog import default_catalog
+from mts_portal.core.clock import fmt_date, fmt_datetime
+from mts_portal.core.models import LedgerEntry, Line
+from mts_portal.core.money import format_amount, format_rub
+from mts_portal.i18n import tr
+
+
+def bucket_label(b: billing.BucketView, lang: str) -> str:
+    base = tr(f"bucket.{b.kind}", lang)
+    if b.source in ("addon", "bonus") and b.product_code:
+        product = default_catalog().products.get(b.product_code)
+        return product.name(lang) if product else base
+    if b.source == "family_share":
+        return f"{base} · {'доля в «МЫ МТС»' if lang == 'ru' else 'family share'}"
+    return base
+
+
+@dataclass
+class BucketRow:
+    """A bundle meter: remaining of total (pct = remaining %, an int for the progress bar)."""
+
+    id: str
+    kind: str
+    label: str
+    remaining: str
+    total: str
+    pct: int
+    low: bool
+    until: str
+    shared: str
+
+
+def bucket_rows(buckets: list[billing.BucketView], lang: str) -> list[BucketRow]:
+    out = []
+    for b in buckets:
+        pct = 0 if b.total <= 0 else max(0, min(100, (b.remaining * 100) // b.total))
+        out.append(BucketRow(
+            id=str(b.id), kind=b.kind, label=bucket_label(b, lang),
+            remaining=format_amount(b.remaining, b.unit, lang), total=format_amount(b.total, b.unit, lang),
+            pct=pct, low=pct <= 20, until=fmt_datetime(b.valid_until),
+            shared=f"{tr('bucket.shared', lang)} {format_msisdn(b.shared_from)}" if b.shared_from else "",
+        ))
+    return out
+
+
+def home_view(session: Session, msisdn: str, now: datetime, lang: str) -> dict:
+    sm = billing.line_summary(session=session, msisdn=msisdn, now=now)
+    line_id = session.exec(select(Line.id).where(Line.msisdn == msisdn)).scalar_one()
+    debits = session.exec(
+        select(LedgerEntry).where(LedgerEntry.line_id == line_id, LedgerEntry.amount_kopecks < 0)
+        .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()).limit(5)
+    ).scalars().all()
+    tariff_name = sm.tariff_name_en if lang == "en" else sm.tariff_name_ru
+    return {
+        "version": sm.version,
+        "balance_kopecks": sm.balance_kopecks,
+        "balance_text": format_rub(sm.balance_kopecks, lang),
+        "bonus_text": str(sm.bonus_points),
+        "credit_text": format_rub(sm.credit_limit_kopecks, lang) if sm.credit_limit_kopecks else "",
+        "tariff_name": tariff_name,
+        "tariff_code": sm.tariff,
+        "fee_text": format_rub(sm.tariff_fee_kopecks, lang),
+        "next_fee_text": fmt_date(sm.period_end),
+        "status": sm.status,
+        "status_text": tr(f"status.{sm.status}", lang),
+        "owed_text": format_rub(sm.fees_owed_kopecks, lang) if sm.fees_owed_kopecks else "",
+        "buckets": bucket_rows(sm.buckets, lang),
+        "charges": [
+            {"id": str(e.id), "when": fmt_datetime(e.created_at), "what": e.description,
+             "amount": format_rub(e.amount_kopecks, lang)}
+            for e in debits
+        ],
+    }

@@ -1,0 +1,196 @@
+"""Browser tests: the real app in production mode, driven by Playwright in Debian's Chromium.
+
+One server per test session on a temp SQLite store, in demo mode (phone panel,
+simulated clock). Tests make their own subscribers through the operator API.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+OPERATOR_TOKEN = "e2e-operator-token"
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-results"
+
+pytestmark = pytest.mark.e2e
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Portal:
+    def __init__(self, url: str, db_path: Path, log_path: Path):
+        self.url = url
+        self.db_path = db_path
+        self.log_path = log_path
+        self.api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"}, timeout=30)
+        self._n = 0
+
+    def new_msisdn(self) -> str:
+        self._n += 1
+        return f"7999{os.getpid() % 1000:03d}{self._n:04d}"
+
+    def line(self, tariff: str = "smart", balance_kopecks: int = 100_000, msisdn: str | None = None,
+             holder: str = "Иван Петров", account_id: int | None = None) -> str:
+        msisdn = msisdn or self.new_msisdn()
+        body = {"msisdn": msisdn, "tariff": tariff, "holder_name": holder}
+        if account_id is not None:
+            body["account_id"] = account_id
+        r = self.api.post("/api/v1/lines", json=body)
+        assert r.status_code == 201, r.text
+        if balance_kopecks:
+            r = self.api.post(f"/api/v1/lines/{msisdn}/topups",
+                              json={"amount_kopecks": balance_kopecks, "idempotency_key": f"seed-{msisdn}"})
+            assert r.status_code == 200, r.text
+        return msisdn
+
+    def summary(self, msisdn: str) -> dict:
+        return self.api.get(f"/api/v1/lines/{msisdn}/summary").json()
+
+    def now(self):
+        from datetime import datetime
+
+        return datetime.fromisoformat(self.api.get("/api/v1/health").json()["now"])
+
+    def move_clock(self, **delta) -> None:
+        from datetime import timedelta
+
+        target = self.now() + timedelta(**delta)
+        r = self.api.post("/api/v1/clock", json={"now": target.isoformat()})
+        assert r.status_code == 200, r.text
+
+    def events(self, events: list[dict]) -> list[dict]:
+        r = self.api.post("/api/v1/events", json={"events": events})
+        assert r.status_code == 200, r.text
+        return r.json()["results"]
+
+    def log_tail(self, n: int = 60) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+
+@pytest.fixture(scope="session")
+def portal(tmp_path_factory) -> Portal:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (scripts/setup.sh --test installs it)")
+    work = tmp_path_factory.mktemp("portal")
+    port = _free_port()
+    db = work / "portal.db"
+    log_path = work / "server.log"
+    env = dict(os.environ)
+    env.update({
+        "MTS_DB_URL": f"sqlite:///{db}",
+        "MTS_DATA_DIR": str(work / "data"),
+        "MTS_DEMO": "1",
+        "MTS_OPERATOR_TOKEN": OPERATOR_TOKEN,
+        "MTS_SECRET_KEY": "e2e-secret",
+        "MTS_SMS_PER_CLIENT_PER_HOUR": "100000",
+        "MTS_SCHEDULER_INTERVAL_S": "1",
+        "MTS_LIVE_POLL_INTERVAL_S": "0.1",
+        "MTS_DEMO_TRAFFIC": "0",
+        "REFLEX_FRONTEND_PORT": str(port),
+        "REFLEX_CHECK_LATEST_VERSION": "false",
+        "REFLEX_TELEMETRY_ENABLED": "false",
+        "NPM_CONFIG_REGISTRY": env.get("NPM_CONFIG_REGISTRY", "https://registry.npmjs.org"),
+        "PATH": f"{ROOT / 'tools/node_modules/.bin'}:{Path(sys.executable).parent}:{env['PATH']}",
+    })
+    log = open(log_path, "w")
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "reflex"), "run", "--env", "prod", "--backend-host", "127.0.0.1",
+         "--frontend-port", str(port)],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 300
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"portal exited ({proc.returncode}):\n{log_path.read_text()[-4000:]}")
+            try:
+                if httpx.get(url + "/api/v1/health", timeout=2).status_code == 200 and \
+                        httpx.get(url + "/login", timeout=5, follow_redirects=True).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.time() > deadline:
+                raise TimeoutError(f"portal did not start:\n{log_path.read_text()[-4000:]}")
+            time.sleep(0.5)
+        yield Portal(url, db, log_path)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        log.close()
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / "e2e-server.log").write_text(log_path.read_text(errors="replace"))
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    }
+
+
+@pytest.fixture
+def phone_context(browser):
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1, is_mobile=True,
+                              has_touch=True, locale="ru-RU")
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def desktop_context(browser):
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900}, locale="ru-RU")
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture(params=["phone", "desktop"])
+def any_context(request, browser):
+    vp = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1440, "height": 900}}[request.param]
+    ctx = browser.new_context(viewport=vp, locale="ru-RU")
+    yield ctx
+    ctx.close()
+
+
+def pytest_runtest_makereport(item, call):
+    """On a failure, keep a screenshot of every open page and the server log tail."""
+    if call.when != "call" or call.excinfo is None:
+        return
+    ARTIFACTS.mkdir(exist_ok=True)
+    for name in ("page", "phone_context", "desktop_context", "any_context"):
+        obj = item.funcargs.get(name)
+        pages = [obj] if name == "page" and obj else (obj.pages if obj else [])
+        for i, pg in enumerate(pages):
+            try:
+                pg.screenshot(path=str(ARTIFACTS / f"{item.name}-{name}-{i}.png"), full_page=True)
+            except Exception:
+                pass
+    portal_obj = item.funcargs.get("portal")
+    if portal_obj is not None:
+        print("---- server log tail ----\n" + portal_obj.log_tail())

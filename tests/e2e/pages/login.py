@@ -1,0 +1,53 @@
+"""Page object of /login (and the demo phone panel)."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+
+class LoginPage:
+    def __init__(self, page: Page, base: str):
+        self.page = page
+        self.base = base
+
+    def open(self) -> LoginPage:
+        self.page.goto(self.base + "/login")
+        expect(self.page.locator("#login-title")).to_be_visible()
+        self.page.wait_for_function("() => window.__reflex !== undefined || true")
+        return self
+
+    def request_code(self, msisdn: str) -> None:
+        self.page.locator("#login-phone").fill(msisdn)
+        self.page.locator("#get-code").click()
+        expect(self.page.locator("#login-code")).to_be_visible()
+
+    def code_from_phone_panel(self, previous: str | None = None) -> str:
+        """Read the newest login code from the demo phone panel's inbox."""
+        inbox = self.page.locator("#phone-inbox .sms-text").first
+        expect(inbox).to_contain_text("Код для входа")
+        if previous:
+            expect(inbox).not_to_contain_text(previous)
+        return re.search(r"\b(\d{6})\b", inbox.inner_text()).group(1)
+
+    def enter_code(self, code: str) -> None:
+        self.page.locator("#login-code").fill(code)
+        self.page.locator("#submit-code").click()
+
+    def login_with_code(self, msisdn: str) -> None:
+        self.open()
+        self.request_code(msisdn)
+        self.enter_code(self.code_from_phone_panel())
+        self.page.wait_for_url(self.base + "/")
+        expect(self.page.locator("#balance")).to_contain_text("₽")
+
+    def login_with_password(self, msisdn: str, password: str) -> None:
+        self.open()
+        self.page.get_by_text("По паролю").click()
+        self.page.locator("#login-phone-pwd").fill(msisdn)
+        self.page.locator("#login-password").fill(password)
+        self.page.locator("#submit-password").click()
+
+    def error(self):
+        return self.page.locator("#login-error, #login-locked")
