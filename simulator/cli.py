@@ -30,7 +30,7 @@ def cmd_seed(args) -> int:
     result = seed(engine, lines=args.lines, seed=args.seed, now=runtime.now(), progress=not args.quiet)
     print(f"seeded {result.lines} lines in {result.accounts} accounts in {result.seconds:.1f} s "
           f"({result.lines / max(result.seconds, 1e-9):.0f} lines/s)")
-    print("demo logins (password for each: %s, or a code from the demo phone panel):" % DEMO_PASSWORD)
+    print(f"demo logins (password for each: {DEMO_PASSWORD}, or a code from the demo phone panel):")
     for d in result.demo:
         extra = f" (+{len(d['lines']) - 1} more number)" if len(d["lines"]) > 1 else ""
         print(f"  {d['label']}: {format_msisdn(d['msisdn'])}  {d['tariff']:<11} {d['holder']}{extra}")

@@ -29,7 +29,7 @@ def test_login_by_code_shows_real_balance_and_bundles(portal, any_context):
     assert set(buckets) == {"voice", "sms", "data"}
     from mts_portal.core.money import format_amount
 
-    for kind, b in buckets.items():
+    for b in buckets.values():
         expect(page.locator(f"#bucket-remaining-{b['id']}")).to_have_text(format_amount(b["remaining"], b["unit"]))
         expect(page.locator(f"#bucket-total-{b['id']}")).to_contain_text(format_amount(b["total"], b["unit"]))
     expect(page.locator("#line-status")).to_have_text("Активен")
