@@ -12,7 +12,7 @@ if [[ $# -gt 0 ]]; then
   exec python -m pytest -p no:cacheprovider "$@"
 fi
 start=$(date +%s)
-ruff check mts_portal simulator loadtests tests benchmarks rxconfig.py
+ruff check .
 # 1. unit, store and integration tests, two workers (each has its own store / PostgreSQL schema)
 python -m pytest -p no:cacheprovider -m "not e2e" -n 2 tests/unit tests/integration
 # 2. browser tests: one production build of the app, driven by Chromium
