@@ -10,6 +10,9 @@ import argparse
 import json
 import logging
 import sys
+import time
+from datetime import datetime
+from pathlib import Path
 
 from mts_portal.core import runtime
 from mts_portal.core.auth import format_msisdn
@@ -34,6 +37,53 @@ def cmd_seed(args) -> int:
     for d in result.demo:
         extra = f" (+{len(d['lines']) - 1} more number)" if len(d["lines"]) > 1 else ""
         print(f"  {d['label']}: {format_msisdn(d['msisdn'])}  {d['tariff']:<11} {d['holder']}{extra}")
+    return 0
+
+
+def _sender(args, engine):
+    from mts_portal.core.settings import get_settings
+    from simulator.runner import HttpSender, InProcessSender
+
+    if args.url:
+        token = args.token or get_settings().effective_operator_token
+        if not token:
+            raise SystemExit("--url needs --token (or MTS_OPERATOR_TOKEN)")
+        return HttpSender(args.url, token)
+    return InProcessSender(engine, move_store_clock=True)
+
+
+def cmd_run(args) -> int:
+    from simulator.runner import Faults, Runner
+    from simulator.traffic import TrafficGenerator, load_population
+
+    engine = _engine(args.db)
+    faults = Faults(args.duplicates, args.reorder, args.malformed, args.late)
+    for name, p in vars(faults).items():
+        if not 0 <= p <= 1:
+            raise SystemExit(f"--{name} must be a probability between 0 and 1")
+    sender = _sender(args, engine)
+    out = Path(args.out) if args.out else None
+    if args.replay:
+        runner = Runner(sender, batch=args.batch, seed=args.seed, progress=not args.quiet, topups=False)
+        summary = runner.replay(Path(args.replay))
+    else:
+        pop = load_population(engine)
+        if not len(pop):
+            raise SystemExit("the store has no lines: run `python -m simulator seed` first")
+        personas = dict(zip(pop.msisdns, pop.personas, strict=True))
+        run_id = args.run_id or f"s{args.seed}-{int(time.time())}"
+        gen = TrafficGenerator(pop, seed=args.seed, run_id=run_id)
+        runner = Runner(sender, batch=args.batch, faults=faults, seed=args.seed, out=out, personas=personas,
+                        topups=not args.no_topups, progress=not args.quiet)
+        if args.live:
+            now_fn = (lambda: sender.now()) if args.url else runtime.now
+            summary = runner.live(gen, args.rate, args.duration, now_fn)
+        else:
+            start = datetime.fromisoformat(args.start) if args.start else (
+                sender.now() if args.url else runtime.now())
+            summary = runner.fast_forward(gen, start, args.days)
+    runner.close()
+    print(json.dumps(summary, ensure_ascii=False))
     return 0
 
 
@@ -67,6 +117,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--lines", type=int, default=1000)
     s.add_argument("--seed", type=int, default=42)
     s.set_defaults(fn=cmd_seed)
+    r = sub.add_parser("run", help="simulated traffic: fast-forward (--days) or live (--live --rate)")
+    mode = r.add_mutually_exclusive_group()
+    mode.add_argument("--days", type=float, default=1.0, help="fast-forward: simulated days at full speed")
+    mode.add_argument("--live", action="store_true", help="live: wall clock at --rate events/s")
+    mode.add_argument("--replay", metavar="FILE", help="replay a JSONL stream written with --out")
+    r.add_argument("--rate", type=float, default=20.0, help="live events per second")
+    r.add_argument("--duration", type=float, default=None, help="live: stop after this many seconds")
+    r.add_argument("--start", help="fast-forward start (ISO-8601 with offset); default: the portal's clock")
+    r.add_argument("--seed", type=int, default=42)
+    r.add_argument("--run-id", help="prefix of event ids (default s<seed>-<unix time>)")
+    r.add_argument("--url", help="send over HTTP to a running portal, e.g. http://127.0.0.1:3000")
+    r.add_argument("--token", help="operator token for --url (default MTS_OPERATOR_TOKEN / demo token)")
+    r.add_argument("--batch", type=int, default=500, help="events per request (≤ 1000)")
+    r.add_argument("--out", help="write the generated stream to this JSONL file")
+    r.add_argument("--duplicates", type=float, default=0.0, help="share of events sent again later")
+    r.add_argument("--reorder", type=float, default=0.0, help="share of events swapped with a later one")
+    r.add_argument("--malformed", type=float, default=0.0, help="share of extra malformed events")
+    r.add_argument("--late", type=float, default=0.0, help="share of extra events older than 7 days")
+    r.add_argument("--no-topups", action="store_true", help="subscribers never top up when blocked")
+    r.set_defaults(fn=cmd_run)
     d = sub.add_parser("demo-logins", help="print the demo logins of a seeded store")
     d.set_defaults(fn=cmd_demo_logins)
     c = sub.add_parser("check", help="check DESIGN §5 invariants over the store")
