@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 03:17:17.915859
+Create Date: 2026-11-22 04:02:54.801075
 """
 
 from collections.abc import Sequence
@@ -358,7 +358,7 @@ def upgrade() -> None:
             ["lines.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("line_id", "kind", "cause_ref", name="uq_ledger_cause"),
+        sa.UniqueConstraint("cause_ref", "kind", "line_id", name="uq_ledger_cause"),
     )
     with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
         batch_op.create_index("ix_ledger_line_created", ["line_id", "created_at"], unique=False)

@@ -19,14 +19,16 @@ retried from scratch, and then sees the event as a duplicate.
 
 from __future__ import annotations
 
-import json
 import logging
-from collections import defaultdict
+import operator
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, bindparam, select, update
+import orjson
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from mts_portal.core import ledger, notify
@@ -35,22 +37,11 @@ from mts_portal.core.catalog import Catalog, default_catalog
 from mts_portal.core.clock import moscow_date
 from mts_portal.core.db import with_retries, write_session
 from mts_portal.core.events import Event, validate
+from mts_portal.core.fastsql import FastSQL
 from mts_portal.core.models import (
-    BonusEntry,
-    Bucket,
-    ChangeLog,
-    DailyFeeCharge,
-    FamilyGroup,
-    FamilyMember,
-    LedgerEntry,
     Line,
-    Notification,
-    PromisedPayment,
-    SmsMessage,
-    Subscription,
-    UsageRecord,
 )
-from mts_portal.core.rating import BucketState, Decision, LineSnapshot, apply, rate
+from mts_portal.core.rating import BucketState, LineSnapshot, apply, rate
 
 log = logging.getLogger(__name__)
 
@@ -58,19 +49,54 @@ MAX_BATCH = 1000  # the HTTP API's limit; direct callers may pass more (benchmar
 IN_CHUNK = 900  # bound parameters per IN (...) list
 LOOKBACK = timedelta(days=8)  # late events reach 7 days back
 
-T_LINES = Line.__table__
-T_BUCKETS = Bucket.__table__
-T_USAGE = UsageRecord.__table__
-T_LEDGER = LedgerEntry.__table__
-T_BONUS = BonusEntry.__table__
-T_NOTES = Notification.__table__
-T_SMS = SmsMessage.__table__
-T_FEES = DailyFeeCharge.__table__
-T_CHANGES = ChangeLog.__table__
-T_SUBS = Subscription.__table__
-T_PROMISED = PromisedPayment.__table__
-T_MEMBERS = FamilyMember.__table__
-T_GROUPS = FamilyGroup.__table__
+class SnapshotCache:
+    """Line snapshots kept between batches of this process, reused only while the line's
+    version in the store is unchanged (every writer bumps it). Bounded, LRU."""
+
+    def __init__(self, size: int = 100_000):
+        self.size = size
+        self.items: OrderedDict[int, LineSnapshot] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, line_id: int) -> LineSnapshot | None:
+        with self.lock:
+            snap = self.items.get(line_id)
+            if snap is not None:
+                self.items.move_to_end(line_id)
+            return snap
+
+    def put_all(self, snaps: list[LineSnapshot]) -> None:
+        with self.lock:
+            for snap in snaps:
+                self.items[snap.id] = snap
+                self.items.move_to_end(snap.id)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+
+
+_caches: dict[str, SnapshotCache] = {}
+_ingest_lock = threading.Lock()  # one batch at a time per process: snapshots are shared objects
+
+
+def _cache_for(engine: Engine) -> SnapshotCache:
+    key = str(engine.url)
+    cache = _caches.get(key)
+    if cache is None:
+        cache = _caches[key] = SnapshotCache()
+    return cache
+
+
+def forget_snapshots(engine: Engine | None = None) -> None:
+    """Drop cached snapshots (tests that rewrite the store behind the engine's back)."""
+    if engine is None:
+        for c in _caches.values():
+            c.clear()
+    else:
+        _cache_for(engine).clear()
 
 
 @dataclass(slots=True)
@@ -125,7 +151,7 @@ def ingest(
         while True:
             attempt += 1
             try:
-                outcome = with_retries(lambda: _ingest_tx(engine, valid, now, catalog), what="ingest batch")
+                outcome = with_retries(lambda: _locked_tx(engine, valid, now, catalog), what="ingest batch")
                 break
             except IntegrityError:
                 # Another process rated one of these event_ids between our check and our insert:
@@ -140,51 +166,73 @@ def ingest(
     return results  # type: ignore[return-value]
 
 
+def _locked_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, catalog: Catalog) -> BatchOutcome:
+    with _ingest_lock:
+        try:
+            return _ingest_tx(engine, valid, now, catalog)
+        except BaseException:
+            _cache_for(engine).clear()  # snapshots may hold this failed batch's changes
+            raise
+
+
 def _ingest_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, catalog: Catalog) -> BatchOutcome:
     with write_session(engine) as session:
         conn = session.connection()
-        pg = conn.dialect.name == "postgresql"
+        fx = FastSQL(conn)
+        pg = not fx.sqlite
         events = [ev for _, ev in valid]
 
         # -- lock the lines of this batch (PG), then the idempotency check
         msisdns = sorted({ev.msisdn for ev in events})
-        line_rows: dict[str, tuple] = {}
-        for chunk in _chunks(msisdns):
-            stmt = select(T_LINES.c.id, T_LINES.c.msisdn, T_LINES.c.period_end).where(T_LINES.c.msisdn.in_(chunk))
-            if pg:
-                stmt = stmt.order_by(T_LINES.c.id).with_for_update()
-            for row in conn.execute(stmt):
-                line_rows[row.msisdn] = row
-        seen: set[str] = set()
-        ids = [ev.event_id for ev in events]
-        for chunk in _chunks(ids):
-            seen.update(conn.execute(select(T_USAGE.c.event_id).where(T_USAGE.c.event_id.in_(chunk))).scalars())
+        lock = " ORDER BY id FOR UPDATE" if pg else ""
+        line_rows = {m: (lid, fx.parse_dt(pe), ver) for lid, m, pe, ver in fx.select_in(
+            "SELECT id, msisdn, period_end, version FROM lines WHERE msisdn IN ({in})" + lock, msisdns)}
+        seen = {r[0] for r in fx.select_in("SELECT event_id FROM usage_records WHERE event_id IN ({in})",
+                                           [ev.event_id for ev in events])}
 
         # -- family: groups of the lines involved, and the owners whose pools members draw from
-        line_ids = [r.id for r in line_rows.values()]
-        fam = _load_family(conn, line_ids, pg)
+        line_ids = sorted(lid for lid, _, _ in line_rows.values())
+        fam = _load_family(fx, line_ids)
         all_ids = sorted(set(line_ids) | fam.owner_ids)
 
         # -- period rollovers due for these lines (rare: once a month per line)
-        due = [r.id for r in line_rows.values() if r.period_end <= now] + [
-            oid for oid in fam.owner_ids if oid not in line_ids]
+        due = sorted({lid for lid, pe, _ in line_rows.values() if pe <= now} | (fam.owner_ids - set(line_ids)))
+        rolled = False
         if due:
-            for line in session.exec(select(Line).where(Line.id.in_(due)).order_by(Line.id)).scalars().all():
-                rollover_line(session=session, line=line, now=now, catalog=catalog)
+            for line in session.exec(select(Line).where(Line.id.in_(due), Line.period_end <= now)
+                                     .order_by(Line.id)).scalars().all():
+                rolled |= rollover_line(session=session, line=line, now=now, catalog=catalog) > 0
             session.flush()
             session.expunge_all()
 
-        snaps = _load_snapshots(conn, all_ids, fam, now, catalog)
+        # -- snapshots: from the cache when the store's version says nothing changed since
+        cache = _cache_for(engine)
+        versions = {lid: ver for lid, _, ver in line_rows.values()}
+        if rolled or fam.owner_ids:
+            versions.update(dict(fx.select_in("SELECT id, version FROM lines WHERE id IN ({in})", all_ids)))
+        snaps: dict[int, LineSnapshot] = {}
+        need = []
+        for lid in all_ids:
+            hit = cache.get(lid) if lid not in fam.group_of else None
+            if hit is not None and hit.version == versions.get(lid):
+                snaps[lid] = hit
+            else:
+                need.append(lid)
+        snaps.update(_load_snapshots(fx, need, fam, now, catalog))
+        for snap in snaps.values():
+            snap.credit_limit_kopecks = snap.credit_at(now)
         by_msisdn = {s.msisdn: s for s in snaps.values()}
 
         # -- rate
         out: list[EventResult] = []
-        usage_rows: list[dict] = []
-        ledger_rows: list[dict] = []
-        bonus_rows: list[dict] = []
-        note_rows: list[dict] = []
-        sms_rows: list[dict] = []
-        fee_rows: list[dict] = []
+        usage_rows: list[tuple] = []
+        ledger_rows: list[tuple] = []
+        bonus_rows: list[tuple] = []
+        note_rows: list[tuple] = []
+        sms_rows: list[tuple] = []
+        fee_rows: list[tuple] = []
+        dt = fx.dt
+        ingested = dt(now)
         for ev in events:
             if ev.event_id in seen:
                 out.append(EventResult(ev.event_id, "duplicate", reason="event_id already rated"))
@@ -199,89 +247,92 @@ def _ingest_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, ca
                 continue
             apply(decision, line)
             charged = 0
+            at = dt(ev.started_at)
             if decision.status == "rated":
                 sms_notify = "sms_notify" in line.options
                 for c in decision.charges:
                     if c.fee_code:
                         ref = f"{c.fee_code}:{c.fee_day.isoformat()}"
-                        fee_rows.append({"line_id": line.id, "code": c.fee_code, "day": c.fee_day,
-                                         "amount_kopecks": c.amount_kopecks, "cause_ref": ev.event_id})
+                        fee_rows.append((line.id, c.fee_code, fx.day(c.fee_day), c.amount_kopecks, ev.event_id))
                     else:
                         ref = ev.event_id
                     p = ledger.post(line, -c.amount_kopecks, kind=c.kind, category=c.category, cause_type="event",
                                     cause_ref=ref, description=c.description, at=ev.started_at,
                                     sms_notify=sms_notify)
-                    ledger_rows.append(p.ledger)
+                    lg = p.ledger
+                    ledger_rows.append((lg["line_id"], lg["amount_kopecks"], lg["kind"], lg["category"], "event",
+                                        ref, lg["description"], lg["balance_after"], at))
                     if p.bonus:
-                        bonus_rows.append(p.bonus)
-                    note_rows.extend(p.notifications)
-                    sms_rows.extend(p.sms)
+                        b = p.bonus
+                        bonus_rows.append((b["line_id"], b["points"], b["reason"], b["description"],
+                                           b["cause_ref"], at))
+                    for n in p.notifications:
+                        note_rows.append((n["line_id"], n["kind"], n["text_ru"], n["text_en"], at))
+                    for m in p.sms:
+                        sms_rows.append((m["to_msisdn"], m["sender"], m["text"], at))
                     charged += c.amount_kopecks
                 for dr in decision.draws:
-                    _bucket_notes(dr.bucket, ev.started_at, note_rows)
+                    for n in _bucket_notes(dr.bucket, ev.started_at):
+                        note_rows.append((n["line_id"], n["kind"], n["text_ru"], n["text_en"], at))
             drawn = decision.drawn_json()
-            usage_rows.append(_usage_row(ev, line.id, decision, charged, drawn, now))
+            usage_rows.append((
+                ev.event_id, line.id, ev.kind, ev.direction, ev.peer, at, ev.duration_s, ev.bytes, ev.zone,
+                decision.status, decision.units, charged, decision.paid_by, orjson.dumps(drawn).decode() if drawn else "[]",
+                orjson.dumps(decision.explanation).decode(), ingested))
             out.append(EventResult(ev.event_id, decision.status, charged, drawn, decision.reason))
 
         # -- persist
-        if usage_rows:
-            conn.execute(T_USAGE.insert(), usage_rows)
-        if ledger_rows:
-            conn.execute(T_LEDGER.insert(), ledger_rows)
-        if fee_rows:
-            conn.execute(T_FEES.insert(), fee_rows)
-        if bonus_rows:
-            conn.execute(T_BONUS.insert(), bonus_rows)
-        if note_rows:
-            conn.execute(T_NOTES.insert(), note_rows)
-        if sms_rows:
-            conn.execute(T_SMS.insert(), sms_rows)
-        dirty_buckets = [b for s in snaps.values() for kind in s.buckets.values() for b in kind if b.dirty]
-        if dirty_buckets:
-            unique = {b.id: b for b in dirty_buckets}
-            conn.execute(
-                update(T_BUCKETS).where(T_BUCKETS.c.id == bindparam("b_id")).values(
-                    used=bindparam("b_used"), notified_80=bindparam("b_n80"), notified_100=bindparam("b_n100")),
-                [{"b_id": b.id, "b_used": b.used, "b_n80": b.notified_80, "b_n100": b.notified_100}
-                 for b in unique.values()],
-            )
-        changed = {s.id for s in snaps.values() if s.dirty}
-        for b in dirty_buckets:  # a pool owner sees members' use live
-            changed.add(b.line_id)
+        fx.insert("usage_records", USAGE_COLUMNS, usage_rows)
+        fx.insert("ledger_entries", LEDGER_COLUMNS, ledger_rows)
+        fx.insert("daily_fee_charges", ("line_id", "code", "day", "amount_kopecks", "cause_ref"), fee_rows)
+        fx.insert("bonus_entries", ("line_id", "points", "reason", "description", "cause_ref", "created_at"),
+                  bonus_rows)
+        fx.insert("notifications", ("line_id", "kind", "text_ru", "text_en", "created_at"), note_rows)
+        fx.insert("sms_messages", ("to_msisdn", "sender", "text", "created_at"), sms_rows)
+        dirty = {b.id: b for s in snaps.values() for kind in s.buckets.values() for b in kind if b.dirty}
+        if dirty:
+            fx.executemany("UPDATE buckets SET used = {ph}, notified_80 = {ph}, notified_100 = {ph} WHERE id = {ph}",
+                           [(b.used, b.notified_80, b.notified_100, b.id) for b in dirty.values()])
+        changed = {s.id for s in snaps.values() if s.dirty} | {b.line_id for b in dirty.values()}
         if changed:
             rows = [snaps[i] for i in sorted(changed) if i in snaps]
-            conn.execute(
-                update(T_LINES).where(T_LINES.c.id == bindparam("l_id")).values(
-                    balance_kopecks=bindparam("l_balance"), charged_total_kopecks=bindparam("l_charged"),
-                    bonus_points=bindparam("l_bonus"), nbg_free_minutes_used=bindparam("l_nbg"),
-                    low_balance_notified=bindparam("l_low"), version=T_LINES.c.version + 1),
-                [{"l_id": s.id, "l_balance": s.balance_kopecks, "l_charged": s.charged_total_kopecks,
-                  "l_bonus": s.bonus_points, "l_nbg": s.nbg_free_minutes_used, "l_low": s.low_balance_notified}
-                  for s in rows],
-            )
-            conn.execute(T_CHANGES.insert(), [{"line_id": i, "at": now} for i in sorted(changed)])
+            fx.executemany(
+                "UPDATE lines SET balance_kopecks = {ph}, charged_total_kopecks = {ph}, bonus_points = {ph}, "
+                "nbg_free_minutes_used = {ph}, low_balance_notified = {ph}, version = version + 1 WHERE id = {ph}",
+                [(s.balance_kopecks, s.charged_total_kopecks, s.bonus_points, s.nbg_free_minutes_used,
+                  s.low_balance_notified, s.id) for s in rows])
+            fx.insert("change_log", ("line_id", "at"), [(i, ingested) for i in sorted(changed)])
+        pending_cache = []
+        for lid, snap in snaps.items():
+            if lid in changed:
+                snap.version += 1
+            snap.dirty = False
+            for kind in snap.buckets.values():
+                for b in kind:
+                    b.dirty = False
+            if lid not in fam.group_of:
+                pending_cache.append(snap)
+        session.commit()
+        cache.put_all(pending_cache)
         return BatchOutcome(out, changed)
 
 
-def _usage_row(ev: Event, line_id: int, d: Decision, charged: int, drawn: list[dict], now: datetime) -> dict:
-    return {
-        "event_id": ev.event_id, "line_id": line_id, "kind": ev.kind, "direction": ev.direction, "peer": ev.peer,
-        "started_at": ev.started_at, "duration_s": ev.duration_s, "bytes": ev.bytes, "zone": ev.zone,
-        "status": d.status, "units": d.units, "charged_kopecks": charged, "paid_by": d.paid_by,
-        "drawn": json.dumps(drawn), "explanation": json.dumps(d.explanation, ensure_ascii=False),
-        "ingested_at": now,
-    }
+USAGE_COLUMNS = ("event_id", "line_id", "kind", "direction", "peer", "started_at", "duration_s", "bytes", "zone",
+                 "status", "units", "charged_kopecks", "paid_by", "drawn", "explanation", "ingested_at")
+LEDGER_COLUMNS = ("line_id", "amount_kopecks", "kind", "category", "cause_type", "cause_ref", "description",
+                  "balance_after", "created_at")
 
 
-def _bucket_notes(b: BucketState, at: datetime, notes: list[dict]) -> None:
+def _bucket_notes(b: BucketState, at: datetime) -> list[dict]:
     if b.total <= 0:
-        return
+        return []
     if not b.notified_100 and b.used >= b.total:
         b.notified_100 = b.notified_80 = True
-        notes.append(notify.bundle_used(b.line_id, b.kind, 100, 0, b.unit, at))
-    elif not b.notified_80 and b.used * 100 >= b.total * 80:
+        return [notify.bundle_used(b.line_id, b.kind, 100, 0, b.unit, at)]
+    if not b.notified_80 and b.used * 100 >= b.total * 80:
         b.notified_80 = True
-        notes.append(notify.bundle_used(b.line_id, b.kind, 80, b.total - b.used, b.unit, at))
+        return [notify.bundle_used(b.line_id, b.kind, 80, b.total - b.used, b.unit, at)]
+    return []
 
 
 @dataclass
@@ -293,107 +344,96 @@ class _Family:
     quotas: dict[int, tuple] = field(default_factory=dict)  # member line_id -> (min, sms, kb)
 
 
-def _load_family(conn, line_ids: list[int], pg: bool) -> _Family:
+def _load_family(fx: FastSQL, line_ids: list[int]) -> _Family:
     fam = _Family()
     if not line_ids:
         return fam
-    group_ids: set[int] = set()
-    for chunk in _chunks(line_ids):
-        for gid, in conn.execute(select(T_MEMBERS.c.group_id).where(
-                T_MEMBERS.c.line_id.in_(chunk), T_MEMBERS.c.status == "active")):
-            group_ids.add(gid)
-        for gid, in conn.execute(select(T_GROUPS.c.id).where(T_GROUPS.c.owner_line_id.in_(chunk))):
-            group_ids.add(gid)
+    group_ids = {r[0] for r in fx.select_in(
+        "SELECT group_id FROM family_members WHERE line_id IN ({in}) AND status = 'active'", line_ids)}
+    group_ids |= {r[0] for r in fx.select_in("SELECT id FROM family_groups WHERE owner_line_id IN ({in})",
+                                             line_ids)}
     if not group_ids:
         return fam
     gids = sorted(group_ids)
-    for chunk in _chunks(gids):
-        for gid, owner in conn.execute(select(T_GROUPS.c.id, T_GROUPS.c.owner_line_id).where(T_GROUPS.c.id.in_(chunk))):
-            fam.owner_of_group[gid] = owner
-            fam.group_of[owner] = gid
-            fam.owner_ids.add(owner)
-        for gid, lid, qm, qs, qk in conn.execute(
-            select(T_MEMBERS.c.group_id, T_MEMBERS.c.line_id, T_MEMBERS.c.quota_minutes, T_MEMBERS.c.quota_sms,
-                   T_MEMBERS.c.quota_kb).where(T_MEMBERS.c.group_id.in_(chunk), T_MEMBERS.c.status == "active")
-        ):
-            fam.group_of[lid] = gid
-            fam.members_of_group[gid].append(lid)
-            fam.quotas[lid] = (qm, qs, qk)
-    if pg:  # members draw from the owner's pool: hold the owners' rows too
+    for gid, owner in fx.select_in("SELECT id, owner_line_id FROM family_groups WHERE id IN ({in})", gids):
+        fam.owner_of_group[gid] = owner
+        fam.group_of[owner] = gid
+        fam.owner_ids.add(owner)
+    for gid, lid, qm, qs, qk in fx.select_in(
+            "SELECT group_id, line_id, quota_minutes, quota_sms, quota_kb FROM family_members "
+            "WHERE group_id IN ({in}) AND status = 'active' ORDER BY id", gids):
+        fam.group_of[lid] = gid
+        fam.members_of_group[gid].append(lid)
+        fam.quotas[lid] = (qm, qs, qk)
+    if not fx.sqlite:  # members draw from the owner's pool: hold the owners' rows too
         owners = sorted(fam.owner_ids - set(line_ids))
         if owners:
-            conn.execute(select(T_LINES.c.id).where(T_LINES.c.id.in_(owners)).order_by(T_LINES.c.id).with_for_update())
+            fx.select_in("SELECT id FROM lines WHERE id IN ({in}) ORDER BY id FOR UPDATE", owners)
     return fam
 
 
-def _load_snapshots(conn, line_ids: list[int], fam: _Family, now: datetime, catalog: Catalog) -> dict[int, LineSnapshot]:
+def _load_snapshots(fx: FastSQL, line_ids: list[int], fam: _Family, now: datetime,
+                    catalog: Catalog) -> dict[int, LineSnapshot]:
     if not line_ids:
         return {}
-    L = T_LINES.c
-    rows = []
-    for chunk in _chunks(line_ids):
-        rows.extend(conn.execute(select(
-            L.id, L.msisdn, L.status, L.tariff_code, L.balance_kopecks, L.charged_total_kopecks, L.bonus_points,
-            L.low_balance_notified, L.nbg_free_minutes_used, L.version).where(L.id.in_(chunk))))
-    msisdn_of = {r.id: r.msisdn for r in rows}
-    # family peers may include lines outside the batch
-    extra = {lid for g in fam.members_of_group.values() for lid in g} | fam.owner_ids
-    missing = sorted(extra - msisdn_of.keys())
-    for chunk in _chunks(missing):
-        for lid, m in conn.execute(select(L.id, L.msisdn).where(L.id.in_(chunk))):
-            msisdn_of[lid] = m
+    rows = fx.select_in(
+        "SELECT id, msisdn, status, tariff_code, balance_kopecks, charged_total_kopecks, bonus_points, "
+        "low_balance_notified, nbg_free_minutes_used, version FROM lines WHERE id IN ({in})", line_ids)
+    msisdn_of = {r[0]: r[1] for r in rows}
+    extra = sorted(({lid for g in fam.members_of_group.values() for lid in g} | fam.owner_ids) - msisdn_of.keys())
+    for lid, m in fx.select_in("SELECT id, msisdn FROM lines WHERE id IN ({in})", extra):
+        msisdn_of[lid] = m
 
     options: dict[int, set[str]] = defaultdict(set)
-    promised: dict[int, int] = defaultdict(int)
+    for lid, code in fx.select_in("SELECT line_id, code FROM subscriptions WHERE line_id IN ({in}) AND active = {ph}",
+                                  line_ids, (True,)):
+        options[lid].add(code)
+    promised: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
+    for lid, amount, due_at in fx.select_in(
+            "SELECT line_id, amount_kopecks, due_at FROM promised_payments WHERE line_id IN ({in}) "
+            "AND status = 'active'", line_ids):
+        promised[lid].append((amount, fx.parse_dt(due_at)))
     fee_days: dict[int, set] = defaultdict(set)
-    buckets_of: dict[int, list[BucketState]] = defaultdict(list)
     since_day = moscow_date(now - LOOKBACK)
-    B = T_BUCKETS.c
-    for chunk in _chunks(line_ids):
-        for lid, code in conn.execute(select(T_SUBS.c.line_id, T_SUBS.c.code).where(
-                T_SUBS.c.line_id.in_(chunk), T_SUBS.c.active == True)):  # noqa: E712
-            options[lid].add(code)
-        for lid, amount in conn.execute(select(T_PROMISED.c.line_id, T_PROMISED.c.amount_kopecks).where(
-                T_PROMISED.c.line_id.in_(chunk), T_PROMISED.c.status == "active", T_PROMISED.c.due_at > now)):
-            promised[lid] += amount
-        for lid, code, day in conn.execute(select(T_FEES.c.line_id, T_FEES.c.code, T_FEES.c.day).where(
-                T_FEES.c.line_id.in_(chunk), T_FEES.c.day >= since_day)):
-            fee_days[lid].add((code, day))
-        for r in conn.execute(select(
-                B.id, B.line_id, B.kind, B.unit, B.total, B.used, B.valid_from, B.valid_until, B.priority, B.source,
-                B.product_code, B.notified_80, B.notified_100, B.pool_total).where(
-                B.line_id.in_(chunk), B.valid_until > now - LOOKBACK)):
-            buckets_of[r.line_id].append(BucketState(
-                r.id, r.line_id, r.kind, r.unit, r.total, r.used, r.valid_from, r.valid_until, r.priority, r.source,
-                r.product_code, r.notified_80, r.notified_100))
+    for lid, code, day in fx.select_in(
+            "SELECT line_id, code, day FROM daily_fee_charges WHERE line_id IN ({in}) AND day >= {ph}",
+            line_ids, (fx.day(since_day),)):
+        fee_days[lid].add((code, fx.parse_day(day)))
+    buckets_of: dict[int, list[BucketState]] = defaultdict(list)
+    parse = fx.parse_dt
+    for (bid, lid, kind, unit, total, used, vf, vu, prio, source, product, n80, n100) in fx.select_in(
+            "SELECT id, line_id, kind, unit, total, used, valid_from, valid_until, priority, source, product_code, "
+            "notified_80, notified_100 FROM buckets WHERE line_id IN ({in}) AND valid_until > {ph}",
+            line_ids, (fx.dt(now - LOOKBACK),)):
+        buckets_of[lid].append(BucketState(bid, lid, kind, unit, total, used, parse(vf), parse(vu), prio, source,
+                                           product, bool(n80), bool(n100)))
 
     snaps: dict[int, LineSnapshot] = {}
     quota_index = {"voice": 0, "sms": 1, "data": 2}
-    for r in rows:
-        own = buckets_of.get(r.id, [])
+    order = operator.attrgetter("priority", "valid_until", "id")
+    for (lid, msisdn, status, tariff_code, balance, charged_total, bonus, low, nbg, version) in rows:
         by_kind: dict[str, list[BucketState]] = {"voice": [], "sms": [], "data": []}
-        for b in sorted(own, key=lambda b: (b.priority, b.valid_until, b.id)):
+        for b in sorted(buckets_of.get(lid, ()), key=order):
             by_kind[b.kind].append(b)
-        gid = fam.group_of.get(r.id)
+        gid = fam.group_of.get(lid)
         peers: frozenset[str] = frozenset()
         if gid is not None:
             owner = fam.owner_of_group[gid]
             group_lines = [owner, *fam.members_of_group.get(gid, [])]
-            peers = frozenset(msisdn_of[x] for x in group_lines if x != r.id and x in msisdn_of)
-            if owner != r.id:  # a member: pool buckets for kinds without a quota
-                q = fam.quotas.get(r.id, (None, None, None))
-                pool = [b for b in buckets_of.get(owner, []) if b.source == "tariff"]
+            peers = frozenset(msisdn_of[x] for x in group_lines if x != lid and x in msisdn_of)
+            if owner != lid:  # a member: the owner's pool for kinds without a quota (same objects: shared)
+                q = fam.quotas.get(lid, (None, None, None))
+                pool = sorted((b for b in buckets_of.get(owner, ()) if b.source == "tariff"),
+                              key=operator.attrgetter("valid_until", "id"))
                 for kind, qi in quota_index.items():
                     if q[qi] is None:
-                        by_kind[kind].extend(sorted((b for b in pool if b.kind == kind),
-                                                    key=lambda b: (b.valid_until, b.id)))
-        opts = frozenset(options.get(r.id, ()))
-        snaps[r.id] = LineSnapshot(
-            id=r.id, msisdn=r.msisdn, status=r.status, tariff=catalog.tariffs[r.tariff_code],
-            balance_kopecks=r.balance_kopecks, credit_limit_kopecks=base_credit_limit(opts) + promised.get(r.id, 0),
-            options=opts, buckets=by_kind, family_peers=peers, nbg_free_minutes_used=r.nbg_free_minutes_used,
-            fee_days=fee_days.get(r.id, set()), charged_total_kopecks=r.charged_total_kopecks,
-            bonus_points=r.bonus_points, low_balance_notified=r.low_balance_notified, version=r.version,
+                        by_kind[kind].extend(b for b in pool if b.kind == kind)
+        opts = frozenset(options.get(lid, ()))
+        snaps[lid] = LineSnapshot(
+            id=lid, msisdn=msisdn, status=status, tariff=catalog.tariffs[tariff_code], balance_kopecks=balance,
+            credit_limit_kopecks=0, options=opts, buckets=by_kind,
+            family_peers=peers, nbg_free_minutes_used=nbg, fee_days=fee_days.get(lid, set()),
+            charged_total_kopecks=charged_total, bonus_points=bonus, low_balance_notified=bool(low), version=version,
+            base_credit_kopecks=base_credit_limit(opts), promises=promised.get(lid, []),
         )
-    # the same BucketState object must stand in every list it appears in (owner and members share a pool)
     return snaps

@@ -64,6 +64,11 @@ def make_engine(url: str, *, pool: bool = True) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=60000")
+            cur.execute("PRAGMA cache_size=-65536")  # 64 MiB of page cache (the default 2 MiB thrashes)
+            cur.execute("PRAGMA mmap_size=268435456")
+            cur.execute("PRAGMA temp_store=MEMORY")
+            # checkpoint every ~64 MiB of WAL instead of 4 MiB: hot index pages are copied back once, not per batch
+            cur.execute("PRAGMA wal_autocheckpoint=16384")
             cur.close()
 
         @event.listens_for(engine, "begin")

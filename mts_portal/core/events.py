@@ -11,7 +11,6 @@ from datetime import datetime
 
 KINDS = ("voice", "sms", "data")
 DIRECTIONS = ("out", "in")
-_DIGITS = frozenset("0123456789")
 _ALLOWED_KEYS = frozenset(
     ("event_id", "msisdn", "kind", "direction", "peer", "started_at", "duration_s", "bytes", "zone")
 )
@@ -43,8 +42,13 @@ class Event:
         return d
 
 
+def _digits(value: str) -> bool:
+    """ASCII digits only (str.isdigit alone accepts '²' and other Unicode digits)."""
+    return value.isascii() and value.isdigit()
+
+
 def is_msisdn(value) -> bool:
-    return isinstance(value, str) and len(value) == 11 and value[0] == "7" and _DIGITS.issuperset(value)
+    return isinstance(value, str) and len(value) == 11 and value[0] == "7" and _digits(value)
 
 
 def normalize_peer(peer: str) -> str:
@@ -60,11 +64,14 @@ def _int_field(raw: dict, name: str):
     value = raw.get(name)
     if value is None:
         return None, f"{name}: required for this kind"
-    if isinstance(value, bool) or not isinstance(value, int):
+    if type(value) is not int:  # bool is an int subclass and is refused too
         return None, f"{name}: must be an integer"
     if value < 0:
         return None, f"{name}: must be ≥ 0"
     return value, None
+
+
+_STARTED: dict[str, datetime] = {}  # parsed timestamps: events of the same second share one
 
 
 def validate(raw) -> Event | str:
@@ -74,9 +81,8 @@ def validate(raw) -> Event | str:
     event_id = raw.get("event_id")
     if not isinstance(event_id, str) or not (1 <= len(event_id) <= 128):
         return "event_id: must be a string of 1–128 characters"
-    extra = raw.keys() - _ALLOWED_KEYS
-    if extra:
-        return f"{sorted(extra)[0]}: unknown field"
+    if not _ALLOWED_KEYS.issuperset(raw):
+        return f"{sorted(raw.keys() - _ALLOWED_KEYS)[0]}: unknown field"
     msisdn = raw.get("msisdn")
     if not is_msisdn(msisdn):
         return "msisdn: must be 11 digits starting with 7"
@@ -86,12 +92,17 @@ def validate(raw) -> Event | str:
     started = raw.get("started_at")
     if not isinstance(started, str):
         return "started_at: must be an ISO-8601 date-time with offset"
-    try:
-        started_at = datetime.fromisoformat(started)
-    except ValueError:
-        return "started_at: not an ISO-8601 date-time"
-    if started_at.tzinfo is None:
-        return "started_at: the offset is missing (e.g. +03:00 or Z)"
+    started_at = _STARTED.get(started)
+    if started_at is None:
+        try:
+            started_at = datetime.fromisoformat(started)
+        except ValueError:
+            return "started_at: not an ISO-8601 date-time"
+        if started_at.tzinfo is None:
+            return "started_at: the offset is missing (e.g. +03:00 or Z)"
+        if len(_STARTED) > 100_000:
+            _STARTED.clear()
+        _STARTED[started] = started_at
     zone = raw.get("zone")
     if not isinstance(zone, str):
         return "zone: must be home, russia or a country code"
@@ -117,7 +128,7 @@ def validate(raw) -> Event | str:
     else:
         if direction not in DIRECTIONS:
             return "direction: must be out or in"
-        if not isinstance(peer, str) or not peer or len(peer) > 20 or not _DIGITS.issuperset(peer):
+        if not isinstance(peer, str) or not peer or len(peer) > 20 or not _digits(peer):
             return "peer: must be 1–20 digits"
         peer = normalize_peer(peer)
         if kind == "voice":

@@ -196,7 +196,8 @@ class LedgerEntry(SQLModel, table=True):
     __table_args__ = (
         Index("ix_ledger_line_created", "line_id", "created_at"),
         # the same cause can never move money twice (a fee per period, a daily fee per day, an event)
-        UniqueConstraint("line_id", "kind", "cause_ref", name="uq_ledger_cause"),
+        # (cause_ref first: usage rows arrive in event-id order, so the index grows at its end, not at random)
+        UniqueConstraint("cause_ref", "kind", "line_id", name="uq_ledger_cause"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -74,6 +74,13 @@ class LineSnapshot:
     low_balance_notified: bool = False
     version: int = 0
     dirty: bool = False
+    base_credit_kopecks: int = 0
+    promises: list[tuple[int, datetime]] = field(default_factory=list)  # (amount, due_at) of promised payments
+    cacheable: bool = True
+
+    def credit_at(self, now: datetime) -> int:
+        """Credit limit at `now`: the option's base plus promised payments not yet due."""
+        return self.base_credit_kopecks + sum(a for a, due in self.promises if due > now)
 
 
 @dataclass(slots=True)
@@ -140,6 +147,8 @@ def data_cost(kb: int, rate_per_mb: int) -> int:
 
 
 def rate(ev: Event, line: LineSnapshot, catalog: Catalog, now: datetime) -> Decision:
+    """Rate one event for one line. The explanation is data (a rule code and the numbers used),
+    rendered in either language by the detail view."""
     started = ev.started_at
     if started < now - LATE_LIMIT:
         return _rejected("started_at: older than 7 days (late event)")
@@ -148,171 +157,166 @@ def rate(ev: Event, line: LineSnapshot, catalog: Catalog, now: datetime) -> Deci
 
     zone = ev.zone
     abroad = zone != "home" and zone != "russia"
-    opts = line.options
-    zab = abroad and "zabugorishche" in opts
-    tariff = line.tariff
+    zab = abroad and "zabugorishche" in line.options
     d = Decision(status="rated")
+    kind = ev.kind
+    if kind == "data":
+        _rate_data(ev, line, d, abroad, zab)
+    elif kind == "voice":
+        _rate_voice(ev, line, d, abroad, zab, catalog)
+    else:
+        _rate_sms(ev, line, d, abroad, zab)
     x = d.explanation
     x["zone"] = zone
-
-    if ev.kind == "voice":
-        _rate_voice(ev, line, tariff, d, x, abroad, zab, catalog)
-    elif ev.kind == "sms":
-        _rate_sms(ev, line, tariff, d, x, abroad, zab)
-    else:
-        _rate_data(ev, line, tariff, d, x, abroad, zab)
+    charges = d.charges
 
     # Забугорище: daily fee on the first chargeable outgoing call / outgoing SMS / data session abroad
-    chargeable = bool(d.draws) or any(c.amount_kopecks for c in d.charges)
-    if zab and chargeable and (ev.kind == "data" or ev.direction == "out"):
+    if zab and (d.draws or charges) and (kind == "data" or ev.direction == "out"):
         day = moscow_date(started)
         if ("zabugorishche", day) not in line.fee_days:
             zp = catalog.products["zabugorishche"]
             popular = zone in POPULAR_COUNTRIES
             fee = zp.popular_countries_fee_kopecks if popular else zp.fee_kopecks
-            d.charges.append(Charge(fee, "daily_fee", "roaming",
-                                    f"Забугорище: сутки {day.isoformat()} ({zone})", "zabugorishche", day))
-            x["daily_fee"] = {"code": "zabugorishche", "day": day.isoformat(), "kopecks": fee,
-                              "popular_country": popular}
+            charges.append(Charge(fee, "daily_fee", "roaming", f"Забугорище: сутки {day.isoformat()} ({zone})",
+                                  "zabugorishche", day))
+            x["fee"] = {"code": "zabugorishche", "day": day.isoformat(), "kopecks": fee, "popular": popular}
 
-    chargeable = bool(d.draws) or any(c.amount_kopecks for c in d.charges)
-    if chargeable and line.status != "active":
+    if not d.draws and not charges:
+        return d  # free: never blocked
+    if line.status != "active":
+        x["blocked"] = line.status
         return Decision(status="blocked", reason=f"line is {line.status}", units=d.units, paid_by="blocked",
-                        explanation={**x, "blocked": f"line is {line.status}"})
-    money = sum(c.amount_kopecks for c in d.charges)
+                        explanation=x)
+    money = 0
+    for c in charges:
+        money += c.amount_kopecks
     if money:
-        floor = -line.credit_limit_kopecks
-        if line.balance_kopecks - money < floor:
-            reason = (f"insufficient funds: needs {money} kopecks, balance {line.balance_kopecks}, "
-                      f"credit limit {line.credit_limit_kopecks}")
-            return Decision(status="blocked", reason=reason, units=d.units, paid_by="blocked",
-                            explanation={**x, "blocked": reason})
-    if d.draws and money:
-        d.paid_by = "mixed"
-    elif d.draws:
+        if line.balance_kopecks - money < -line.credit_limit_kopecks:
+            x["blocked"] = "funds"
+            x["needed"] = money
+            return Decision(status="blocked", units=d.units, paid_by="blocked", explanation=x,
+                            reason=(f"insufficient funds: needs {money} kopecks, balance {line.balance_kopecks}, "
+                                    f"credit limit {line.credit_limit_kopecks}"))
+        d.paid_by = "mixed" if d.draws else "money"
+    else:
         d.paid_by = "bundle"
-    elif money:
-        d.paid_by = "money"
     return d
 
 
-def _family_free(ev: Event, line: LineSnapshot, abroad: bool, zab: bool) -> bool:
-    return ev.peer in line.family_peers and (not abroad or zab)
-
-
-def _rate_voice(ev, line, tariff, d, x, abroad, zab, catalog):
+def _rate_voice(ev, line, d, abroad, zab, catalog):
     dur = ev.duration_s
+    x = d.explanation
+    x["seconds"] = dur
     if dur < 3:
-        x["rule"] = "call shorter than 3 s is free"
+        x["rule"] = "voice_short"
         return
     minutes = -(-dur // 60)
     d.units = minutes
-    x["minutes"] = minutes
-    x["rounding"] = f"{dur} s → {minutes} min (per started minute)"
-    if _family_free(ev, line, abroad, zab):
+    if ev.peer in line.family_peers and (not abroad or zab):
         d.paid_by = "family"
-        x["rule"] = "call inside the family group is free"
+        x["rule"] = "voice_family"
         return
     zone = ev.zone
     if ev.direction == "out":
         if abroad and not zab:
-            _money(d, minutes * ABROAD_VOICE_PER_MIN, "roaming", f"Звонок {ev.peer} ({zone}), {minutes} мин")
-            x["rule"] = "voice out abroad"
-            x["rate_kopecks"] = ABROAD_VOICE_PER_MIN
+            x["rule"] = "voice_out_abroad"
+            _money(d, minutes, ABROAD_VOICE_PER_MIN, "roaming", f"Звонок {ev.peer} ({zone}), {minutes} мин")
             return
         if zone == "russia" and "vezde_kak_doma" not in line.options:
-            _money(d, minutes * RUSSIA_VOICE_OUT_PER_MIN, "roaming", f"Звонок {ev.peer} (Россия), {minutes} мин")
-            x["rule"] = "voice out in national roaming without «Везде как дома»: not from the bundle"
-            x["rate_kopecks"] = RUSSIA_VOICE_OUT_PER_MIN
+            x["rule"] = "voice_out_russia"
+            _money(d, minutes, RUSSIA_VOICE_OUT_PER_MIN, "roaming", f"Звонок {ev.peer} (Россия), {minutes} мин")
             return
-        draws, rest = _draw(line.buckets.get("voice", ()), minutes, ev.started_at)
+        x["rule"] = "voice_out_zab" if zab else "voice_out"
+        draws, rest = _draw(line.buckets["voice"], minutes, ev.started_at)
         d.draws = draws
-        x["rule"] = "voice out: minutes bundle first" + (" (Забугорище: as at home)" if zab else "")
         if rest:
-            _money(d, rest * tariff.rate_voice_kopecks, "roaming" if abroad else "voice",
+            _money(d, rest, line.tariff.rate_voice_kopecks, "roaming" if abroad else "voice",
                    f"Звонок {ev.peer}, {rest} мин сверх пакета")
-            x["over_bundle_minutes"] = rest
-            x["rate_kopecks"] = tariff.rate_voice_kopecks
         return
     # incoming
     if zone == "home" or zab:
-        x["rule"] = "incoming call is free" + (" (Забугорище: as at home)" if zab else "")
+        x["rule"] = "voice_in_zab" if zab else "voice_in_home"
         return
     if zone == "russia":
         if "vezde_kak_doma" in line.options:
-            x["rule"] = "incoming in national roaming is free with «Везде как дома»"
+            x["rule"] = "voice_in_russia_vkd"
             return
-        _money(d, minutes * RUSSIA_VOICE_IN_PER_MIN, "roaming", f"Входящий {ev.peer} (Россия), {minutes} мин")
-        x["rule"] = "incoming in national roaming"
-        x["rate_kopecks"] = RUSSIA_VOICE_IN_PER_MIN
+        x["rule"] = "voice_in_russia"
+        _money(d, minutes, RUSSIA_VOICE_IN_PER_MIN, "roaming", f"Входящий {ev.peer} (Россия), {minutes} мин")
         return
     # abroad, incoming, without Забугорище
     free = 0
     if "nol_bez_granits" in line.options:
+        x["rule"] = "voice_in_abroad_nbg"
         left = NBG_FREE_MINUTES_PER_PERIOD - line.nbg_free_minutes_used
         free = max(0, min(NBG_FREE_MINUTES_PER_CALL, minutes, left))
         d.nbg_free_minutes = free
-        x["nol_bez_granits_free_minutes"] = free
+        x["free_min"] = free
         day = moscow_date(ev.started_at)
         if ("nol_bez_granits", day) not in line.fee_days:
             fee = catalog.products["nol_bez_granits"].fee_kopecks
             d.charges.append(Charge(fee, "daily_fee", "roaming", f"Ноль без границ: сутки {day.isoformat()}",
                                     "nol_bez_granits", day))
-            x["daily_fee"] = {"code": "nol_bez_granits", "day": day.isoformat(), "kopecks": fee}
+            x["fee"] = {"code": "nol_bez_granits", "day": day.isoformat(), "kopecks": fee}
+    else:
+        x["rule"] = "voice_in_abroad"
     paid = minutes - free
-    x["rule"] = "incoming abroad" + (" with «Ноль без границ»" if "nol_bez_granits" in line.options else "")
-    x["rate_kopecks"] = ABROAD_VOICE_PER_MIN
     if paid:
-        _money(d, paid * ABROAD_VOICE_PER_MIN, "roaming", f"Входящий {ev.peer} ({zone}), {paid} мин")
+        _money(d, paid, ABROAD_VOICE_PER_MIN, "roaming", f"Входящий {ev.peer} ({zone}), {paid} мин")
+    else:
+        x["rate"] = ABROAD_VOICE_PER_MIN
 
 
-def _rate_sms(ev, line, tariff, d, x, abroad, zab):
+def _rate_sms(ev, line, d, abroad, zab):
+    x = d.explanation
     if ev.direction == "in":
-        x["rule"] = "incoming SMS is free"
+        x["rule"] = "sms_in"
         return
     d.units = 1
     if abroad and not zab:
-        _money(d, ABROAD_SMS, "roaming", f"SMS {ev.peer} ({ev.zone})")
-        x["rule"] = "SMS out abroad"
-        x["rate_kopecks"] = ABROAD_SMS
+        x["rule"] = "sms_out_abroad"
+        _money(d, 1, ABROAD_SMS, "roaming", f"SMS {ev.peer} ({ev.zone})")
         return
-    draws, rest = _draw(line.buckets.get("sms", ()), 1, ev.started_at)
+    x["rule"] = "sms_out_zab" if zab else "sms_out"
+    draws, rest = _draw(line.buckets["sms"], 1, ev.started_at)
     d.draws = draws
-    x["rule"] = "SMS out: SMS bundle first" + (" (Забугорище: as at home)" if zab else "")
     if rest:
-        _money(d, tariff.rate_sms_kopecks, "roaming" if abroad else "sms", f"SMS {ev.peer}")
-        x["rate_kopecks"] = tariff.rate_sms_kopecks
+        _money(d, 1, line.tariff.rate_sms_kopecks, "roaming" if abroad else "sms", f"SMS {ev.peer}")
 
 
-def _rate_data(ev, line, tariff, d, x, abroad, zab):
+def _rate_data(ev, line, d, abroad, zab):
     nbytes = ev.bytes
+    x = d.explanation
+    x["bytes"] = nbytes
     if nbytes == 0:
-        x["rule"] = "empty data session"
+        x["rule"] = "data_empty"
         return
     kb = -(-nbytes // 1024)
     d.units = kb
-    x["kb"] = kb
-    x["rounding"] = f"{nbytes} B → {kb} KB (per started KB)"
     if abroad and not zab:
+        x["rule"] = "data_abroad"
+        x["rate"] = ABROAD_DATA_PER_MB
+        x["paid"] = kb
         cost = data_cost(kb, ABROAD_DATA_PER_MB)
-        _money(d, cost, "roaming", f"Интернет ({ev.zone}), {kb} КБ")
-        x["rule"] = "data abroad: ceil(KB × rate / 1024)"
-        x["rate_per_mb_kopecks"] = ABROAD_DATA_PER_MB
+        d.charges.append(Charge(cost, "usage", "roaming", f"Интернет ({ev.zone}), {kb} КБ"))
         return
-    draws, rest = _draw(line.buckets.get("data", ()), kb, ev.started_at)
+    x["rule"] = "data_zab" if zab else "data"
+    draws, rest = _draw(line.buckets["data"], kb, ev.started_at)
     d.draws = draws
-    x["rule"] = "data: add-ons first, then the tariff bundle" + (" (Забугорище: as at home)" if zab else "")
     if rest:
-        cost = data_cost(rest, tariff.rate_mb_kopecks)
-        _money(d, cost, "roaming" if abroad else "data", f"Интернет, {rest} КБ сверх пакета")
-        x["over_bundle_kb"] = rest
-        x["rate_per_mb_kopecks"] = tariff.rate_mb_kopecks
-        x["cost_formula"] = f"ceil({rest} × {tariff.rate_mb_kopecks} / 1024) = {cost}"
+        rate_mb = line.tariff.rate_mb_kopecks
+        x["rate"] = rate_mb
+        x["paid"] = rest
+        d.charges.append(Charge(data_cost(rest, rate_mb), "usage", "roaming" if abroad else "data",
+                                f"Интернет, {rest} КБ сверх пакета"))
 
 
-def _money(d: Decision, amount: int, category: str, description: str) -> None:
-    if amount:
-        d.charges.append(Charge(amount, "usage", category, description))
+def _money(d: Decision, units: int, rate_kopecks: int, category: str, description: str) -> None:
+    """Charge `units` at `rate_kopecks` each; the explanation records both."""
+    d.explanation["rate"] = rate_kopecks
+    d.explanation["paid"] = units
+    if units and rate_kopecks:
+        d.charges.append(Charge(units * rate_kopecks, "usage", category, description))
 
 
 def apply(decision: Decision, line: LineSnapshot) -> None:
