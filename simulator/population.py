@@ -183,6 +183,10 @@ def seed(engine: Engine, *, lines: int, seed: int, now: datetime, progress: bool
         made += transact(engine, fn, what="seed batch")
         bar.update(sum(len(a["lines"]) for a in chunk))
     bar.close()
+    if engine.dialect.name == "postgresql":  # fresh statistics, or the planner guesses from empty tables
+        with engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")
+            conn.commit()
     demo = demo_logins_from_plan(demo_accounts)
     return SeedResult(made, len(plan), time.perf_counter() - t0, demo)
 

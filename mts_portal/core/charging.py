@@ -291,16 +291,16 @@ def _ingest_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, ca
         fx.insert("sms_messages", ("to_msisdn", "sender", "text", "created_at"), sms_rows)
         dirty = {b.id: b for s in snaps.values() for kind in s.buckets.values() for b in kind if b.dirty}
         if dirty:
-            fx.executemany("UPDATE buckets SET used = {ph}, notified_80 = {ph}, notified_100 = {ph} WHERE id = {ph}",
+            fx.update_many("buckets", (("used", "bigint"), ("notified_80", "boolean"), ("notified_100", "boolean")),
                            [(b.used, b.notified_80, b.notified_100, b.id) for b in dirty.values()])
         changed = {s.id for s in snaps.values() if s.dirty} | {b.line_id for b in dirty.values()}
         if changed:
             rows = [snaps[i] for i in sorted(changed) if i in snaps]
-            fx.executemany(
-                "UPDATE lines SET balance_kopecks = {ph}, charged_total_kopecks = {ph}, bonus_points = {ph}, "
-                "nbg_free_minutes_used = {ph}, low_balance_notified = {ph}, version = version + 1 WHERE id = {ph}",
+            fx.update_many(
+                "lines", (("balance_kopecks", "bigint"), ("charged_total_kopecks", "bigint"), ("bonus_points", "integer"),
+                          ("nbg_free_minutes_used", "integer"), ("low_balance_notified", "boolean")),
                 [(s.balance_kopecks, s.charged_total_kopecks, s.bonus_points, s.nbg_free_minutes_used,
-                  s.low_balance_notified, s.id) for s in rows])
+                  s.low_balance_notified, s.id) for s in rows], increment="version")
             fx.insert("change_log", ("line_id", "at"), [(i, ingested) for i in sorted(changed)])
         pending_cache = []
         for lid, snap in snaps.items():

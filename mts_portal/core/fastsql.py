@@ -69,7 +69,12 @@ class FastSQL:
             cur.close()
 
     def select_in(self, sql: str, ids: Sequence, extra: Sequence = (), chunk: int = 900) -> list[tuple]:
-        """Run `sql` (with {in} where the IN list goes, {ph} for `extra` params after it) over id chunks."""
+        """Run `sql` with `IN ({in})` over `ids` ({ph} for `extra` params after it). On PostgreSQL it
+        becomes one `= ANY(array)` statement (one plan, any length); SQLite gets chunks of IN lists."""
+        if not ids:
+            return []
+        if not self.sqlite:
+            return self.select(sql.replace(" IN ({in})", " = ANY({ph})"), [list(ids), *extra])
         rows: list[tuple] = []
         for i in range(0, len(ids), chunk):
             part = ids[i:i + chunk]
@@ -78,11 +83,42 @@ class FastSQL:
         return rows
 
     def insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
+        """Bulk insert: executemany on SQLite, COPY on PostgreSQL."""
         rows = list(rows)
         if not rows:
             return
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({self.placeholders(len(columns))})"
-        self.executemany(sql, rows)
+        if self.sqlite:
+            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({self.placeholders(len(columns))})"
+            self.executemany(sql, rows)
+            return
+        cur = self.conn.connection.driver_connection.cursor()
+        try:
+            with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        finally:
+            cur.close()
+
+    def update_many(self, table: str, columns: Sequence[tuple[str, str]], rows: list[Sequence],
+                    increment: str | None = None) -> None:
+        """UPDATE table SET col = value ... WHERE id = ... for many rows; each row is (values..., id).
+        `columns` are (name, PostgreSQL type); `increment` names a column to add 1 to."""
+        if not rows:
+            return
+        names = [c for c, _ in columns]
+        if self.sqlite:
+            sets = ", ".join(f"{c} = ?" for c in names)
+            if increment:
+                sets += f", {increment} = {increment} + 1"
+            self.executemany(f"UPDATE {table} SET {sets} WHERE id = ?", rows)
+            return
+        sets = ", ".join(f"{c} = v.{c}" for c in names)
+        if increment:
+            sets += f", {increment} = t.{increment} + 1"
+        arrays = ", ".join(f"%s::{pg_type}[]" for _, pg_type in columns) + ", %s::bigint[]"
+        cols = [list(col) for col in zip(*rows, strict=True)]
+        self.select(f"UPDATE {table} AS t SET {sets} FROM unnest({arrays}) AS v({', '.join(names)}, id) "
+                    f"WHERE t.id = v.id RETURNING t.id", cols)
 
     def executemany(self, sql: str, rows: list[Sequence]) -> None:
         cur = self.conn.connection.driver_connection.cursor()
