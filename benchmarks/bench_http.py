@@ -1,0 +1,115 @@
+"""Benchmark 4: events per second through POST /api/v1/events in batches of 500.
+
+Starts a UI-less API node (uvicorn, one worker) on 127.0.0.1 over a copy of the
+seeded 20,000-line SQLite store (or --url for a running portal), moves its
+simulated clock past the stream, and posts the stream from --concurrency client
+threads. The server process uses one core for Python; the client the other.
+Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import numpy as np
+from _common import ROOT, emit, sqlite_store, stream
+
+TOKEN = "bench-token"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lines", type=int, default=20_000)
+    ap.add_argument("--events", type=int, default=200_000)
+    ap.add_argument("--batch", type=int, default=500)
+    ap.add_argument("--concurrency", type=int, default=4)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--url", help="a running portal instead of a fresh API node (its store must be seeded alike)")
+    ap.add_argument("--token", default=TOKEN)
+    args = ap.parse_args()
+
+    url = sqlite_store(args.lines, args.seed, "bench-http")
+    batches = stream(url, args.events, args.seed, args.batch)
+    proc = None
+    base = args.url
+    if base is None:
+        port = free_port()
+        env = dict(os.environ, MTS_DB_URL=url, MTS_OPERATOR_TOKEN=args.token, MTS_SIM_CLOCK="1",
+                   MTS_LOG_LEVEL="WARNING")
+        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "mts_portal.api:app", "--host", "127.0.0.1",
+                                 "--port", str(port), "--log-level", "warning", "--no-access-log"],
+                                cwd=ROOT, env=env, start_new_session=True)
+        base = f"http://127.0.0.1:{port}"
+    try:
+        client = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {args.token}"}, timeout=120)
+        for _ in range(200):
+            try:
+                if client.get("/api/v1/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        last = max(now for now, _ in batches) + timedelta(minutes=1)
+        client.post("/api/v1/clock", json={"now": last.isoformat()})
+        work: queue.Queue = queue.Queue()
+        for _, b in batches:
+            work.put(b)
+        latencies: list[float] = []
+        counts: dict[str, int] = {}
+        lock = threading.Lock()
+
+        def worker() -> None:
+            c = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {args.token}"}, timeout=120)
+            while True:
+                try:
+                    b = work.get_nowait()
+                except queue.Empty:
+                    return
+                t = time.perf_counter()
+                r = c.post("/api/v1/events", json={"events": b})
+                dt = time.perf_counter() - t
+                r.raise_for_status()
+                with lock:
+                    latencies.append(dt * 1000)
+                    for res in r.json()["results"]:
+                        counts[res["status"]] = counts.get(res["status"], 0) + 1
+
+        t0 = time.perf_counter()
+        threads = [threading.Thread(target=worker) for _ in range(args.concurrency)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        seconds = time.perf_counter() - t0
+        n = sum(counts.values())
+        lat = np.array(latencies)
+        emit({"bench": "http_events", "target": "portal" if args.url else "api node (uvicorn, 1 worker)",
+              "lines": args.lines, "events": n, "batch": args.batch, "concurrency": args.concurrency,
+              "seconds": round(seconds, 2), "events_per_s": round(n / seconds),
+              "request_ms_p50": round(float(np.percentile(lat, 50)), 1),
+              "request_ms_p95": round(float(np.percentile(lat, 95)), 1), "statuses": counts})
+    finally:
+        if proc is not None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(10)
+        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()
