@@ -711,9 +711,15 @@ def preview_tariff_switch(*, session: Session, line: Line, new_code: str, now: d
     )
 
 
-def switch_tariff(*, session: Session, line: Line, new_code: str, now: datetime,
+def switch_tariff(*, session: Session, line: Line, new_code: str, now: datetime, request_key: str | None = None,
                   catalog: Catalog | None = None) -> SwitchPreview:
+    """Switch now: the new fee prorated (rounded up), new bundles prorated (rounded down), old bundles end.
+    `request_key` makes a repeated request (a double click) switch once."""
     catalog = catalog or default_catalog()
+    request_key = request_key or uuid.uuid4().hex
+    if session.exec(select(LedgerEntry.id).where(LedgerEntry.line_id == line.id,
+                                                 LedgerEntry.cause_ref == f"switch:{request_key}")).first():
+        raise Conflict("this switch was already made", "Тариф уже изменён по этому запросу", code="duplicate_request")
     rollover_line(session=session, line=line, now=now, catalog=catalog)
     preview = preview_tariff_switch(session=session, line=line, new_code=new_code, now=now, catalog=catalog)
     if not preview.affordable:
@@ -729,7 +735,7 @@ def switch_tariff(*, session: Session, line: Line, new_code: str, now: datetime,
     label = period.label()
     if preview.fee_kopecks:
         post_money(session, line, -preview.fee_kopecks, kind="fee", category="fee", cause_type="fee",
-                   cause_ref=f"tariff:{new_code}:{label}:switch:{now.isoformat()}",
+                   cause_ref=f"switch:{request_key}",
                    description=f"Абонентская плата «{tariff.name_ru}» за остаток {label}", at=now)
     grant_bundles(session, line, GrantSpec(new_code, preview.remaining_days, preview.period_days,
                                            period.end.isoformat()), valid_from=now, catalog=catalog)

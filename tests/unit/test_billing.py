@@ -138,3 +138,33 @@ def test_invariants_catch_a_tampered_balance(store):
     transact(store, tamper)
     problems = read(store, lambda s: billing.check_invariants(session=s))
     assert any("79160000010" in p for p in problems)
+
+
+def test_switching_back_and_forth_at_once_charges_each_switch(store):
+    """Found by the stateful test: smart → minimum → smart at the same instant."""
+    make_line(store, "79160000011", "smart", balance=200_000, now=T0)
+
+    def switch(code):
+        def fn(s):
+            line = s.exec(select(Line).where(Line.msisdn == "79160000011")).scalars().one()
+            return billing.switch_tariff(session=s, line=line, new_code=code, now=T0)
+        return transact(store, fn)
+
+    switch("minimum")
+    p = switch("smart")
+    assert p.fee_kopecks == 16500
+    assert line_state(store, "79160000011").balance_kopecks == 200_000 - 16500
+    assert read(store, lambda s: billing.check_invariants(session=s)) == []
+
+
+def test_a_repeated_switch_request_switches_once(store):
+    make_line(store, "79160000012", "minimum", balance=100_000, now=T0)
+
+    def fn(s):
+        line = s.exec(select(Line).where(Line.msisdn == "79160000012")).scalars().one()
+        return billing.switch_tariff(session=s, line=line, new_code="smart", now=T0, request_key="click-1")
+
+    transact(store, fn)
+    with pytest.raises(Conflict):
+        transact(store, fn)
+    assert line_state(store, "79160000012").balance_kopecks == 100_000 - 16500
