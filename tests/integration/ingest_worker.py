@@ -1,0 +1,34 @@
+"""A separate ingesting process for the concurrency test.
+
+python -m tests.integration.ingest_worker DB_URL STREAM_JSON RESULTS_JSON GO_FILE
+Waits until GO_FILE exists (so all workers start together), ingests its batches
+in order, and writes per-event outcomes. Exits non-zero if anything raised.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from mts_portal.core import charging
+from mts_portal.core.db import make_engine
+
+
+def main(url: str, stream: str, out: str, go: str) -> int:
+    batches = json.loads(Path(stream).read_text())
+    engine = make_engine(url)
+    while not Path(go).exists():
+        time.sleep(0.005)
+    outcomes = []
+    for now, events in batches:
+        results = charging.ingest(engine, events, now=datetime.fromisoformat(now))
+        outcomes.extend((r.event_id, r.status, r.charged_kopecks) for r in results)
+    Path(out).write_text(json.dumps(outcomes))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:5]))
