@@ -95,5 +95,5 @@ def test_kill_9_and_replay_equals_a_clean_run(fresh_population, tmp_path):
     clean, crashed = snapshot(clean_url), snapshot(crash_url)
     assert crashed["integrity"] == [("ok",)]
     for key in ("lines", "ledger", "buckets", "usage", "fees", "bonus"):
-        assert crashed[key] == clean[key], f"{key} differs after {kills} kill -9 and replays"
+        assert crashed[key] == clean[key], f"{key} differs after {len(progress)} kill -9 and replays"
     assert len(clean["usage"]) > 5000 and any(r[2] == "fee" for r in clean["ledger"])  # crossed a rollover
