@@ -51,7 +51,10 @@ LOOKBACK = timedelta(days=8)  # late events reach 7 days back
 
 class SnapshotCache:
     """Line snapshots kept between batches of this process, reused only while the line's
-    version in the store is unchanged (every writer bumps it). Bounded, LRU."""
+    version in the store is unchanged (every writer bumps it). Bounded, LRU.
+
+    Line ids are never reused by the store, so (id, msisdn, version) identifies a state. After
+    restoring a backup into a running deployment, restart its processes (or call forget_snapshots)."""
 
     def __init__(self, size: int = 100_000):
         self.size = size
@@ -208,13 +211,14 @@ def _ingest_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, ca
         # -- snapshots: from the cache when the store's version says nothing changed since
         cache = _cache_for(engine)
         versions = {lid: ver for lid, _, ver in line_rows.values()}
+        msisdn_of = {lid: m for m, (lid, _, _) in line_rows.items()}
         if rolled or fam.owner_ids:
             versions.update(dict(fx.select_in("SELECT id, version FROM lines WHERE id IN ({in})", all_ids)))
         snaps: dict[int, LineSnapshot] = {}
         need = []
         for lid in all_ids:
             hit = cache.get(lid) if lid not in fam.group_of else None
-            if hit is not None and hit.version == versions.get(lid):
+            if hit is not None and hit.version == versions.get(lid) and hit.msisdn == msisdn_of.get(lid, hit.msisdn):
                 snaps[lid] = hit
             else:
                 need.append(lid)
