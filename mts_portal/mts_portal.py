@@ -8,8 +8,13 @@ from mts_portal import services
 from mts_portal.api import app as api
 from mts_portal.pages.home import home_page
 from mts_portal.pages.login import login_page
+from mts_portal.pages.numbers import numbers_page
+from mts_portal.pages.phone import phone_page
+from mts_portal.pages.settings import settings_page
 from mts_portal.state.home import HomeState
-from mts_portal.state.login import LoginState
+from mts_portal.state.login import LoginState, PhoneState
+from mts_portal.state.numbers import NumbersState
+from mts_portal.state.settings import SettingsState
 
 app = rx.App(
     api_transformer=api,
@@ -23,5 +28,12 @@ app = rx.App(
 )
 app.register_lifespan_task(services.lifespan)
 
-app.add_page(login_page, route="/login", title="Вход — Мой МТС", on_load=LoginState.load)
-app.add_page(home_page, route="/", title="Мой МТС", on_load=HomeState.load)
+PAGES = [
+    ("/login", login_page, "Вход — Мой МТС", LoginState.load),
+    ("/phone", phone_page, "Телефон (демо)", PhoneState.load),
+    ("/", home_page, "Мой МТС", HomeState.load),
+    ("/numbers", numbers_page, "Мои номера — Мой МТС", NumbersState.load),
+    ("/settings", settings_page, "Настройки — Мой МТС", SettingsState.load),
+]
+for route, page, title, on_load in PAGES:
+    app.add_page(page, route=route, title=title, on_load=on_load)

@@ -58,7 +58,10 @@ def header() -> rx.Component:
         rx.hstack(
             logo(),
             rx.spacer(),
-            rx.cond(UiState.is_demo, rx.badge(UiState.t["demo.badge"], color_scheme="amber", variant="soft")),
+            rx.cond(UiState.is_demo, rx.link(rx.badge(rx.icon("smartphone", size=12), UiState.t["demo.badge"],
+                                                      color_scheme="amber", variant="soft"),
+                                             href="/phone", is_external=True, id="demo-phone-link",
+                                             title=UiState.t["phone.title"])),
             line_switcher(),
             rx.button(UiState.t["lang.switch"], variant="ghost", size="2", on_click=UiState.toggle_lang,
                       id="lang-toggle"),

@@ -40,3 +40,24 @@ def status_badge(status: rx.Var, text: rx.Var) -> rx.Component:
 
 def empty_note(text: rx.Var) -> rx.Component:
     return rx.text(text, color="var(--gray-11)", size="2", padding_y="8px")
+
+
+def confirm_button(label, question, details, on_confirm, id_: str | rx.Var, *, color: str = "red",
+                   variant: str = "solid", confirm_label=None, size: str = "2", disabled=False) -> rx.Component:
+    """A button that asks first (every money-spending or destructive action confirms)."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(rx.button(label, size=size, color_scheme=color, variant=variant, id=id_,
+                                          disabled=disabled)),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(question),
+            rx.alert_dialog.description(details, size="2"),
+            rx.flex(
+                rx.alert_dialog.cancel(rx.button(UiState.t["cancel"], variant="soft", color_scheme="gray",
+                                                 id="confirm-cancel")),
+                rx.alert_dialog.action(rx.button(confirm_label if confirm_label is not None else UiState.t["confirm"],
+                                                 color_scheme=color, on_click=on_confirm, id="confirm-ok")),
+                gap="12px", justify="end", margin_top="16px",
+            ),
+            max_width="440px",
+        ),
+    )

@@ -397,12 +397,21 @@ def validate_session(*, session: Session, token: str | None, now: datetime, touc
                        session.get(Credential, row.login_line_id) is not None)
 
 
-def ended_reason(*, session: Session, token: str | None) -> str:
+def ended_reason(*, session: Session, token: str | None, now: datetime | None = None) -> str:
     """Why a token no longer works: idle | expired | line_lost | logout | unknown."""
     if not token:
         return "unknown"
     row = session.exec(select(AuthSession).where(AuthSession.token_hash == _token_hash(token))).scalars().first()
-    return (row.ended_reason or "unknown") if row is not None else "unknown"
+    if row is None:
+        return "unknown"
+    if row.ended_reason:
+        return row.ended_reason
+    if now is not None:
+        if now >= row.created_at + ABSOLUTE_TIMEOUT:
+            return "expired"
+        if now >= row.last_seen_at + IDLE_TIMEOUT:
+            return "idle"
+    return "unknown"
 
 
 def end_session(*, session: Session, token: str | None, now: datetime, reason: str = "logout") -> bool:
@@ -468,9 +477,24 @@ def check_password_policy(password: str, msisdn: str | None = None) -> str:
         raise Invalid(f"password: at most {MAX_PASSWORD} characters", f"Пароль: не длиннее {MAX_PASSWORD} символов")
     if msisdn and msisdn[1:] in password:
         raise Invalid("password: must not contain the phone number", "Пароль не должен содержать номер телефона")
-    if password.isdigit() and len(set(password)) <= 2:
-        raise Invalid("password: too simple", "Пароль слишком простой")
+    lowered = password.lower()
+    if lowered in COMMON_PASSWORDS or len(set(password)) <= 2 or _is_run(lowered):
+        raise Invalid("password: too common or too simple", "Пароль слишком простой или распространённый")
     return password
+
+
+COMMON_PASSWORDS = frozenset("""
+12345678 123456789 1234567890 87654321 11111111 00000000 password password1 password123 qwertyui qwerty123
+qwertyuiop 1q2w3e4r 1q2w3e4r5t zaq12wsx iloveyou sunshine princess football baseball welcome1 admin123
+abc12345 abcd1234 aa123456 asdfghjk asdfghjkl zxcvbnm1 superman starwars trustno1 12341234 11223344
+йцукенгш йцукенгшщз пароль123 qazwsxed 1qaz2wsx letmein1 monkey12 dragon12 master12 q1w2e3r4
+""".split())
+
+
+def _is_run(text: str) -> bool:
+    """'12345678', '98765432', 'abcdefgh': consecutive characters all the way."""
+    steps = {ord(b) - ord(a) for a, b in zip(text, text[1:], strict=False)}
+    return len(steps) == 1 and steps <= {1, -1}
 
 
 def set_password(*, session: Session, info: SessionInfo, new_password: str, now: datetime,

@@ -129,7 +129,7 @@ class SessionState(UiState):
     async def _gone(self):
         """The redirect for a session that no longer works, with the reason shown on the login page."""
         token = self._token()
-        reason = await query(lambda s: auth.ended_reason(session=s, token=token))
+        reason = await query(lambda s: auth.ended_reason(session=s, token=token, now=runtime.now()))
         return self._to_login({"idle": "idle", "line_lost": "lost"}.get(reason, "expired"))
 
     @rx.event

@@ -68,7 +68,8 @@ class HomeState(SessionState):
             line_id, msisdn, lang, token = self._line_id, self.msisdn, self._lang(), self._token()
         while True:
             changed = await HUB.wait(line_id, WAKE_EVERY_S)
-            alive = await query(lambda s: auth.validate_session(session=s, token=token, now=runtime.now(),
+            # checks the session without counting as activity; an ended session is recorded with its reason
+            alive = await write(lambda s: auth.validate_session(session=s, token=token, now=runtime.now(),
                                                                 touch_it=False))
             if alive is None:
                 yield HomeState.leave

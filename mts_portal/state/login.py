@@ -168,6 +168,15 @@ class PhoneState(UiState):
     error: str = ""
 
     @rx.event
+    def load(self):
+        if not get_settings().demo:
+            return rx.redirect("/login")
+        number = self.router.url.query_parameters.get("n", "")
+        if number:
+            self.number = str(number)[:24]
+            return PhoneState.refresh
+
+    @rx.event
     def set_number(self, value: str):
         self.number = str(value)[:24]
 

@@ -44,7 +44,7 @@ class LoginPage:
 
     def login_with_password(self, msisdn: str, password: str) -> None:
         self.open()
-        self.page.get_by_text("По паролю").click()
+        self.page.get_by_role("radio", name="По паролю").click()
         self.page.locator("#login-phone-pwd").fill(msisdn)
         self.page.locator("#login-password").fill(password)
         self.page.locator("#submit-password").click()

@@ -1,0 +1,130 @@
+"""What a logged-in subscriber can do, as functions of (store session, SessionInfo, ...).
+
+The portal's event handlers call these and nothing else that changes the store.
+Every function first checks that each object its arguments name (a number, a
+card, a record, a member, a notification, a report) belongs to the session's
+account; arguments come from the browser and are untrusted. A refusal is
+NotFound — the same answer as for an object that does not exist.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from mts_portal.core import auth, billing, notify
+from mts_portal.core.auth import SessionInfo, require_line
+from mts_portal.core.errors import Conflict, Invalid, NotFound
+from mts_portal.core.models import Account, Line, Notification
+
+FORWARD_MODES = ("always", "busy", "no_answer", "unreachable")
+
+
+def selected_line(session: Session, info: SessionInfo) -> Line:
+    """The number the session has selected (re-checked: it may have been removed meanwhile)."""
+    return require_line(session, info, info.selected_msisdn)
+
+
+def line_for_update(session: Session, info: SessionInfo, msisdn: str) -> Line:
+    require_line(session, info, msisdn)
+    return billing.get_line_for_update(session, msisdn)
+
+
+# ---------------------------------------------------------------- services and options
+
+
+def connect(session: Session, info: SessionInfo, msisdn: str, code: str, now: datetime,
+            request_key: str | None = None) -> billing.OptionResult:
+    line = line_for_update(session, info, msisdn)
+    return billing.connect_option(session=session, line=line, code=str(code), now=now, request_key=request_key)
+
+
+def disconnect(session: Session, info: SessionInfo, msisdn: str, code: str, now: datetime) -> billing.OptionResult:
+    line = line_for_update(session, info, msisdn)
+    return billing.disconnect_option(session=session, line=line, code=str(code), now=now)
+
+
+def voluntary_block(session: Session, info: SessionInfo, msisdn: str, blocked: bool, now: datetime) -> Line:
+    line = line_for_update(session, info, msisdn)
+    if line.is_blocked == blocked:
+        raise Conflict("already so", "Номер уже " + ("заблокирован" if blocked else "разблокирован"))
+    line.is_blocked = blocked
+    billing.recompute_status(line)
+    billing.touch(session, line, now)
+    billing.notify_line(session, line, notify.notification(
+        line.id, "info",
+        "Номер добровольно заблокирован: связь приостановлена до разблокировки." if blocked else
+        "Номер разблокирован: связь снова доступна.",
+        "Number blocked at your request." if blocked else "Number unblocked.", now), also_sms=True)
+    return line
+
+
+# ---------------------------------------------------------------- settings
+
+
+def set_call_forwarding(session: Session, info: SessionInfo, msisdn: str, to: str | None, mode: str | None,
+                        now: datetime) -> Line:
+    line = line_for_update(session, info, msisdn)
+    if not to:
+        line.call_forward_to = None
+        line.call_forward_mode = None
+    else:
+        target = auth.normalize_msisdn(to)
+        if target == line.msisdn:
+            raise Invalid("cannot forward calls to the same number", "Нельзя переадресовать звонки на этот же номер")
+        if mode not in FORWARD_MODES:
+            raise Invalid("mode: always, busy, no_answer or unreachable", "Выберите условие переадресации")
+        line.call_forward_to = target
+        line.call_forward_mode = mode
+    billing.touch(session, line, now)
+    return line
+
+
+def set_language(session: Session, info: SessionInfo, lang: str) -> None:
+    if lang not in ("ru", "en"):
+        raise Invalid("language: ru or en", "Язык: русский или английский")
+    account = session.get(Account, info.account_id)
+    account.lang = lang
+    session.add(account)
+
+
+# ---------------------------------------------------------------- notifications
+
+
+def notifications(session: Session, info: SessionInfo, msisdn: str, now: datetime) -> list[Notification]:
+    line = require_line(session, info, msisdn)
+    keep = now - timedelta(days=notify.KEEP_DAYS)
+    return list(session.exec(
+        select(Notification).where(Notification.line_id == line.id, Notification.created_at >= keep)
+        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(200)
+    ).scalars())
+
+
+def mark_notification_read(session: Session, info: SessionInfo, notification_id: int, now: datetime) -> None:
+    note = session.get(Notification, _int_id(notification_id))
+    if note is None or not auth.can_access(session, info.account_id, session.get(Line, note.line_id)):
+        raise NotFound("no such notification", "Уведомление не найдено")
+    note.read_at = note.read_at or now
+    session.add(note)
+
+
+def mark_all_read(session: Session, info: SessionInfo, msisdn: str, now: datetime) -> int:
+    n = 0
+    for note in notifications(session, info, msisdn, now):
+        if note.read_at is None:
+            note.read_at = now
+            session.add(note)
+            n += 1
+    return n
+
+
+def _int_id(value) -> int:
+    try:
+        out = int(value)
+    except (TypeError, ValueError):
+        raise NotFound("no such object", "Не найдено") from None
+    if out <= 0:
+        raise NotFound("no such object", "Не найдено")
+    return out
