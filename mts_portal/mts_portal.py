@@ -8,13 +8,17 @@ from mts_portal import services
 from mts_portal.api import app as api
 from mts_portal.pages.home import home_page
 from mts_portal.pages.login import login_page
+from mts_portal.pages.money import money_page
 from mts_portal.pages.numbers import numbers_page
 from mts_portal.pages.phone import phone_page
 from mts_portal.pages.settings import settings_page
+from mts_portal.pages.tariffs import tariffs_page
 from mts_portal.state.home import HomeState
 from mts_portal.state.login import LoginState, PhoneState
+from mts_portal.state.money import MoneyState
 from mts_portal.state.numbers import NumbersState
 from mts_portal.state.settings import SettingsState
+from mts_portal.state.tariffs import TariffsState
 
 app = rx.App(
     api_transformer=api,
@@ -32,6 +36,8 @@ PAGES = [
     ("/login", login_page, "Вход — Мой МТС", LoginState.load),
     ("/phone", phone_page, "Телефон (демо)", PhoneState.load),
     ("/", home_page, "Мой МТС", HomeState.load),
+    ("/money", money_page, "Счёт — Мой МТС", MoneyState.load),
+    ("/tariffs", tariffs_page, "Тарифы — Мой МТС", TariffsState.load),
     ("/numbers", numbers_page, "Мои номера — Мой МТС", NumbersState.load),
     ("/settings", settings_page, "Настройки — Мой МТС", SettingsState.load),
 ]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 04:02:54.801075
+Create Date: 2026-11-22 04:54:39.517358
 """
 
 from collections.abc import Sequence
@@ -133,6 +133,7 @@ def upgrade() -> None:
         sa.Column("exp_month", sa.Integer(), nullable=False),
         sa.Column("exp_year", sa.Integer(), nullable=False),
         sa.Column("token", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("gateway_profile", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("created_at", mts_portal.core.models.UTCDateTime(), nullable=False),
         sa.Column("removed", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -525,8 +526,13 @@ def upgrade() -> None:
         sa.Column("amount_kopecks", sa.BigInteger(), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
         sa.Column("idempotency_key", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=False),
         sa.Column("created_at", mts_portal.core.models.UTCDateTime(), nullable=False),
         sa.Column("done_at", mts_portal.core.models.UTCDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["accounts.id"],
+        ),
         sa.ForeignKeyConstraint(
             ["from_line_id"],
             ["lines.id"],
@@ -539,6 +545,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("idempotency_key"),
     )
     with op.batch_alter_table("transfers", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_transfers_account_id"), ["account_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_transfers_from_line_id"), ["from_line_id"], unique=False
         )
@@ -692,6 +699,7 @@ def downgrade() -> None:
     with op.batch_alter_table("transfers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_transfers_to_line_id"))
         batch_op.drop_index(batch_op.f("ix_transfers_from_line_id"))
+        batch_op.drop_index(batch_op.f("ix_transfers_account_id"))
 
     op.drop_table("transfers")
     with op.batch_alter_table("support_requests", schema=None) as batch_op:

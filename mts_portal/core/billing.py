@@ -82,6 +82,15 @@ def get_line_for_update(session: Session, msisdn: str) -> Line:
     return line
 
 
+def lock_lines(session: Session, line_ids: list[int]) -> dict[int, Line]:
+    """Several lines for update, always in id order (no deadlocks between two transfers)."""
+    stmt = select(Line).where(Line.id.in_(sorted(set(line_ids)))).order_by(Line.id) \
+        .execution_options(populate_existing=True)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return {ln.id: ln for ln in session.exec(stmt).scalars().all()}
+
+
 def active_options(session: Session, line_id: int) -> set[str]:
     rows = session.exec(
         select(Subscription.code).where(Subscription.line_id == line_id, Subscription.active == True)  # noqa: E712

@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from mts_portal.core import auth, billing, notify
 from mts_portal.core.auth import SessionInfo, require_line
-from mts_portal.core.errors import Conflict, Invalid, NotFound
+from mts_portal.core.errors import Conflict, Invalid, NotFound, parse_id
 from mts_portal.core.models import Account, Line, Notification
 
 FORWARD_MODES = ("always", "busy", "no_answer", "unreachable")
@@ -103,7 +103,7 @@ def notifications(session: Session, info: SessionInfo, msisdn: str, now: datetim
 
 
 def mark_notification_read(session: Session, info: SessionInfo, notification_id: int, now: datetime) -> None:
-    note = session.get(Notification, _int_id(notification_id))
+    note = session.get(Notification, parse_id(notification_id))
     if note is None or not auth.can_access(session, info.account_id, session.get(Line, note.line_id)):
         raise NotFound("no such notification", "Уведомление не найдено")
     note.read_at = note.read_at or now
@@ -118,13 +118,3 @@ def mark_all_read(session: Session, info: SessionInfo, msisdn: str, now: datetim
             session.add(note)
             n += 1
     return n
-
-
-def _int_id(value) -> int:
-    try:
-        out = int(value)
-    except (TypeError, ValueError):
-        raise NotFound("no such object", "Не найдено") from None
-    if out <= 0:
-        raise NotFound("no such object", "Не найдено")
-    return out

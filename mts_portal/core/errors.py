@@ -62,3 +62,14 @@ class Locked(DomainError):
 class Unauthorized(DomainError):
     http_status = 401
     code = "unauthorized"
+
+
+def parse_id(value) -> int:
+    """An object id from the browser (untrusted): a positive integer, else NotFound."""
+    try:
+        out = int(value)
+    except (TypeError, ValueError):
+        raise NotFound("no such object", "Не найдено") from None
+    if out <= 0 or out > 2**62:
+        raise NotFound("no such object", "Не найдено")
+    return out

@@ -88,3 +88,17 @@ def pool_views_for_member(*, session: Session, line: Line, now: datetime, own: l
             views.append(BucketView(pool.id, pool.kind, pool.unit, pool.total, pool.used, pool.total - pool.used,
                                     pool.valid_until, "family_pool", pool.product_code, shared_from=owner.msisdn))
     return views
+
+
+def group_msisdns(session: Session, line_id: int) -> set[str]:
+    """Every number of the line's family group (owner and active members), or nothing."""
+    gid = session.exec(select(FamilyGroup.id).where(FamilyGroup.owner_line_id == line_id)).scalars().first()
+    if gid is None:
+        found = active_membership(session, line_id)
+        if found is None:
+            return set()
+        gid = found[1].id
+    group = session.get(FamilyGroup, gid)
+    ids = [group.owner_line_id, *session.exec(select(FamilyMember.line_id).where(
+        FamilyMember.group_id == gid, FamilyMember.status == "active")).scalars()]
+    return set(session.exec(select(Line.msisdn).where(Line.id.in_(ids))).scalars())

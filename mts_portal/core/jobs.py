@@ -55,12 +55,11 @@ def run_due(engine: Engine, now: datetime, catalog: Catalog | None = None) -> Jo
     _rollovers(engine, now, catalog, report)
     _content_fees(engine, now, catalog, report)
     _promised(engine, now, report)
-    try:
-        from mts_portal.core import payments
+    from mts_portal.core import (
+        payments,  # (payments imports billing, which imports nothing of jobs)
+    )
 
-        payments.run_autopay(engine=engine, now=now, report=report)
-    except ImportError:  # pragma: no cover - payments module always present in the app
-        pass
+    payments.run_autopay(engine=engine, now=now, report=report)
     _purge(engine, now, report)
     return report
 

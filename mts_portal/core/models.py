@@ -273,6 +273,7 @@ class Card(SQLModel, table=True):
     exp_month: int
     exp_year: int
     token: str = Field(max_length=64, unique=True)  # the gateway's token; the PAN is never stored
+    gateway_profile: str = Field(default="ok", max_length=16)  # the simulated bank's answer for this card
     created_at: datetime = utc_field()
     removed: bool = False
 
@@ -342,6 +343,7 @@ class Transfer(SQLModel, table=True):
     amount_kopecks: int = _big()
     status: str = Field(max_length=10)  # pending | done | cancelled
     idempotency_key: str = Field(max_length=128, unique=True)
+    account_id: int = Field(foreign_key="accounts.id", index=True)  # who asked for it
     created_at: datetime = utc_field()
     done_at: datetime | None = utc_field(nullable=True)
 

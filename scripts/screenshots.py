@@ -1,0 +1,85 @@
+"""Screenshots of the cabinet's pages at phone (390×844) and desktop (1440×900) sizes.
+
+Needs a running demo portal (MTS_DEMO=1, e.g. `bash scripts/run.sh`) with a seeded
+population; logs in as a demo number through the demo phone page.
+
+    .venv/bin/python scripts/screenshots.py --url http://127.0.0.1:3000 --out docs/screenshots [--login demo-2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from playwright.sync_api import expect, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1440, "height": 900}}
+PAGES = ["/", "/money", "/tariffs", "/services", "/internet", "/roaming", "/bonus", "/detail", "/family",
+         "/notifications", "/sms", "/numbers", "/settings", "/support"]
+
+
+def demo_msisdn(n: int) -> str:
+    from sqlalchemy import select
+    from sqlmodel import Session
+
+    from mts_portal.core import runtime
+    from mts_portal.core.models import Line, SimProfile
+
+    with Session(runtime.engine()) as s:
+        return s.exec(select(Line.msisdn).join(SimProfile, SimProfile.line_id == Line.id)
+                      .where(SimProfile.demo_login == n)).scalars().one()
+
+
+def login(page, base: str, msisdn: str) -> None:
+    """With the demo password (a code each time would hit the 5-codes-an-hour limit)."""
+    from simulator.population import DEMO_PASSWORD
+
+    page.goto(base + "/login")
+    page.get_by_role("radio", name="По паролю").click()
+    page.locator("#login-phone-pwd").fill(msisdn)
+    page.locator("#login-password").fill(DEMO_PASSWORD)
+    page.locator("#submit-password").click()
+    page.wait_for_url(base + "/")
+    expect(page.locator("#balance")).to_contain_text("₽")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--url", default="http://127.0.0.1:3000")
+    ap.add_argument("--out", default=str(ROOT / "docs/screenshots"))
+    ap.add_argument("--login", default="demo-2", help="which demo login (demo-1 … demo-5)")
+    ap.add_argument("--pages", nargs="*", default=PAGES)
+    ap.add_argument("--lang", default="ru")
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    msisdn = demo_msisdn(int(args.login[-1]))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        for size, viewport in SIZES.items():
+            ctx = browser.new_context(viewport=viewport, locale="ru-RU")
+            page = ctx.new_page()
+            login(page, args.url, msisdn)
+            if args.lang == "en":
+                page.locator("#lang-toggle").click()
+            for route in args.pages:
+                page.goto(args.url + route)
+                page.wait_for_load_state("networkidle")
+                page.locator("#page-loading").wait_for(state="detached", timeout=15000)
+                page.wait_for_timeout(700)
+                name = "home" if route == "/" else route.strip("/")
+                suffix = "" if args.lang == "ru" else "-en"
+                page.screenshot(path=str(out / f"{name}-{size}{suffix}.png"), full_page=True)
+                print(f"{name}-{size}{suffix}.png")
+            ctx.close()
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
