@@ -7,28 +7,17 @@ simulated clock). Tests make their own subscribers through the operator API.
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-OPERATOR_TOKEN = "e2e-operator-token"
+from tests.e2e.server import OPERATOR_TOKEN, ROOT, portal_server
+
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-results"
 
 pytestmark = pytest.mark.e2e
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Portal:
@@ -89,60 +78,13 @@ def portal(tmp_path_factory) -> Portal:
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (scripts/setup.sh --test installs it)")
     work = tmp_path_factory.mktemp("portal")
-    port = _free_port()
-    db = work / "portal.db"
-    log_path = work / "server.log"
-    env = dict(os.environ)
-    env.update({
-        "MTS_DB_URL": f"sqlite:///{db}",
-        "MTS_DATA_DIR": str(work / "data"),
-        "MTS_DEMO": "1",
-        "MTS_OPERATOR_TOKEN": OPERATOR_TOKEN,
-        "MTS_SECRET_KEY": "e2e-secret",
-        "MTS_SMS_PER_CLIENT_PER_HOUR": "100000",
-        "MTS_SCHEDULER_INTERVAL_S": "1",
-        "MTS_LIVE_POLL_INTERVAL_S": "0.1",
-        "MTS_DEMO_TRAFFIC": "0",
-        "REFLEX_FRONTEND_PORT": str(port),
-        "REFLEX_CHECK_LATEST_VERSION": "false",
-        "REFLEX_TELEMETRY_ENABLED": "false",
-        "NPM_CONFIG_REGISTRY": env.get("NPM_CONFIG_REGISTRY", "https://registry.npmjs.org"),
-        "PATH": f"{ROOT / 'tools/node_modules/.bin'}:{Path(sys.executable).parent}:{env['PATH']}",
-    })
-    log = open(log_path, "w")
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "reflex"), "run", "--env", "prod", "--backend-host", "127.0.0.1",
-         "--frontend-port", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 300
     try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"portal exited ({proc.returncode}):\n{log_path.read_text()[-4000:]}")
-            try:
-                if httpx.get(url + "/api/v1/health", timeout=2).status_code == 200 and \
-                        httpx.get(url + "/login", timeout=5, follow_redirects=True).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.time() > deadline:
-                raise TimeoutError(f"portal did not start:\n{log_path.read_text()[-4000:]}")
-            time.sleep(0.5)
-        yield Portal(url, db, log_path)
+        with portal_server(work) as (url, log_path):
+            yield Portal(url, work / "portal.db", log_path)
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        log.close()
         ARTIFACTS.mkdir(exist_ok=True)
-        (ARTIFACTS / "e2e-server.log").write_text(log_path.read_text(errors="replace"))
+        if (work / "server.log").exists():
+            (ARTIFACTS / "e2e-server.log").write_text((work / "server.log").read_text(errors="replace"))
 
 
 @pytest.fixture(scope="session")
