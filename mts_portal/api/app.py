@@ -13,11 +13,11 @@ from typing import Annotated, Literal
 import orjson
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from starlette.concurrency import run_in_threadpool
 
-from mts_portal.core import auth, billing, charging, detail, jobs, runtime
+from mts_portal.core import auth, billing, charging, detail, jobs, reports, runtime
 from mts_portal.core.clock import SimulatedClock, as_utc
 from mts_portal.core.db import read, transact
 from mts_portal.core.errors import DomainError, Forbidden, Invalid, Unauthorized
@@ -267,6 +267,32 @@ def _routes(api: FastAPI) -> None:
                                samesite="strict")
         response.headers["Cache-Control"] = "no-store"
         return response
+
+    @api.get("/api/v1/reports/{report_id}", include_in_schema=False)
+    def report_download(report_id: str, request: Request):
+        """A detail report of the session's account (reports are kept 3 days)."""
+        token = request.cookies.get(SESSION_COOKIE)
+        now = runtime.now()
+        info = transact(runtime.engine(), lambda s: auth.validate_session(session=s, token=token, now=now))
+        if info is None:
+            raise Unauthorized("log in to download reports", "Войдите, чтобы скачать отчёт")
+        rep = read(runtime.engine(), lambda s: reports.get(s, info, report_id, now))
+        return FileResponse(rep.path, media_type=rep.media_type, filename=rep.filename,
+                            headers={"Cache-Control": "private, no-store"})
+
+    @api.get("/api/v1/demo/mail/{message_id}/attachment", include_in_schema=False)
+    def mail_attachment(message_id: str):
+        """Demo mode only: the simulated mailbox's attachments."""
+        from mts_portal.core.errors import NotFound, parse_id
+        from mts_portal.core.models import MailMessage
+
+        if not get_settings().demo:
+            raise NotFound("not found", "Не найдено")
+        msg = read(runtime.engine(), lambda s: s.get(MailMessage, parse_id(message_id)))
+        if msg is None or not msg.attachment_path:
+            raise NotFound("no such attachment", "Вложение не найдено")
+        return FileResponse(msg.attachment_path, filename=msg.attachment_name,
+                            headers={"Cache-Control": "private, no-store"})
 
     @api.post("/api/v1/events", dependencies=[Depends(require_operator)])
     async def events(request: Request):

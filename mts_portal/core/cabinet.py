@@ -9,6 +9,7 @@ NotFound — the same answer as for an object that does not exist.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -17,7 +18,7 @@ from sqlmodel import Session
 from mts_portal.core import auth, billing, notify
 from mts_portal.core.auth import SessionInfo, require_line
 from mts_portal.core.errors import Conflict, Invalid, NotFound, parse_id
-from mts_portal.core.models import Account, Line, Notification
+from mts_portal.core.models import Account, Line, Notification, SmsMessage
 
 FORWARD_MODES = ("always", "busy", "no_answer", "unreachable")
 
@@ -118,3 +119,48 @@ def mark_all_read(session: Session, info: SessionInfo, msisdn: str, now: datetim
             session.add(note)
             n += 1
     return n
+
+
+# ---------------------------------------------------------------- send an SMS
+
+GSM7 = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+           "¿abcdefghijklmnopqrstuvwxyzäöñüà")
+
+
+def sms_limit(text: str) -> int:
+    """One SMS holds 160 GSM-7 characters, or 70 when it has Cyrillic (UCS-2)."""
+    return 160 if set(text) <= GSM7 else 70
+
+
+@dataclass
+class SentSms:
+    status: str  # rated | duplicate | blocked
+    charged_kopecks: int
+    reason: str | None
+
+
+def send_sms(engine, info: SessionInfo, to_text: str, text: str, now: datetime, request_key: str) -> SentSms:
+    """Send one SMS from the selected number: rated and charged exactly like one from the phone
+    (an outgoing SMS event through charging), then delivered to the recipient's inbox. The
+    request key is the event id: sending the same request twice charges and delivers once."""
+    from mts_portal.core import charging
+    from mts_portal.core.db import read, transact
+
+    to = auth.normalize_msisdn(to_text)
+    text = str(text or "").strip()
+    if not text:
+        raise Invalid("text: empty message", "Введите текст сообщения")
+    if len(text) > sms_limit(text):
+        raise Invalid(f"text: at most {sms_limit(text)} characters in one SMS",
+                      f"Не больше {sms_limit(text)} символов в одном SMS")
+    line = read(engine, lambda s: selected_line(s, info))
+    if to == line.msisdn:
+        raise Invalid("that is your own number", "Это ваш собственный номер")
+    event = {"event_id": f"portal-sms:{billing.validate_key(request_key)}", "msisdn": line.msisdn, "kind": "sms",
+             "direction": "out", "peer": to, "started_at": now.isoformat(), "zone": "home"}
+    [result] = charging.ingest(engine, [event], now=now)
+    if result.status == "rated":
+        transact(engine, lambda s: s.add(SmsMessage(to_msisdn=to, sender=line.msisdn, text=text, created_at=now)))
+    elif result.status == "rejected":
+        raise Invalid(result.reason or "refused", "Сообщение не отправлено")
+    return SentSms(result.status, result.charged_kopecks, result.reason)

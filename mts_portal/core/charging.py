@@ -49,6 +49,9 @@ MAX_BATCH = 1000  # the HTTP API's limit; direct callers may pass more (benchmar
 IN_CHUNK = 900  # bound parameters per IN (...) list
 LOOKBACK = timedelta(days=8)  # late events reach 7 days back
 
+USAGE_DAY_OPTIONS = ("nol_bez_granits", "zabugorishche")  # daily fees that bonus points can prepay
+
+
 class SnapshotCache:
     """Line snapshots kept between batches of this process, reused only while the line's
     version in the store is unchanged (every writer bumps it). Bounded, LRU.
@@ -389,9 +392,13 @@ def _load_snapshots(fx: FastSQL, line_ids: list[int], fam: _Family, now: datetim
         msisdn_of[lid] = m
 
     options: dict[int, set[str]] = defaultdict(set)
-    for lid, code in fx.select_in("SELECT line_id, code FROM subscriptions WHERE line_id IN ({in}) AND active = {ph}",
-                                  line_ids, (True,)):
+    prepaid: dict[int, dict[str, datetime]] = defaultdict(dict)
+    for lid, code, paid_until in fx.select_in(
+            "SELECT line_id, code, paid_until FROM subscriptions WHERE line_id IN ({in}) AND active = {ph}",
+            line_ids, (True,)):
         options[lid].add(code)
+        if paid_until is not None and code in USAGE_DAY_OPTIONS:
+            prepaid[lid][code] = fx.parse_dt(paid_until)
     promised: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
     for lid, amount, due_at in fx.select_in(
             "SELECT line_id, amount_kopecks, due_at FROM promised_payments WHERE line_id IN ({in}) "
@@ -439,5 +446,6 @@ def _load_snapshots(fx: FastSQL, line_ids: list[int], fam: _Family, now: datetim
             family_peers=peers, nbg_free_minutes_used=nbg, fee_days=fee_days.get(lid, set()),
             charged_total_kopecks=charged_total, bonus_points=bonus, low_balance_notified=bool(low), version=version,
             base_credit_kopecks=base_credit_limit(opts), promises=promised.get(lid, []),
+            prepaid=prepaid.get(lid, {}),
         )
     return snaps

@@ -77,6 +77,7 @@ class LineSnapshot:
     base_credit_kopecks: int = 0
     promises: list[tuple[int, datetime]] = field(default_factory=list)  # (amount, due_at) of promised payments
     cacheable: bool = True
+    prepaid: dict[str, datetime] = field(default_factory=dict)  # option -> paid until (e.g. with bonus points)
 
     def credit_at(self, now: datetime) -> int:
         """Credit limit at `now`: the option's base plus promised payments not yet due."""
@@ -173,7 +174,7 @@ def rate(ev: Event, line: LineSnapshot, catalog: Catalog, now: datetime) -> Deci
     # Забугорище: daily fee on the first chargeable outgoing call / outgoing SMS / data session abroad
     if zab and (d.draws or charges) and (kind == "data" or ev.direction == "out"):
         day = moscow_date(started)
-        if ("zabugorishche", day) not in line.fee_days:
+        if ("zabugorishche", day) not in line.fee_days and not _prepaid(line, "zabugorishche", started):
             zp = catalog.products["zabugorishche"]
             popular = zone in POPULAR_COUNTRIES
             fee = zp.popular_countries_fee_kopecks if popular else zp.fee_kopecks
@@ -201,6 +202,11 @@ def rate(ev: Event, line: LineSnapshot, catalog: Catalog, now: datetime) -> Deci
     else:
         d.paid_by = "bundle"
     return d
+
+
+def _prepaid(line: LineSnapshot, code: str, at: datetime) -> bool:
+    until = line.prepaid.get(code)
+    return until is not None and at < until
 
 
 def _rate_voice(ev, line, d, abroad, zab, catalog):
@@ -253,7 +259,7 @@ def _rate_voice(ev, line, d, abroad, zab, catalog):
         d.nbg_free_minutes = free
         x["free_min"] = free
         day = moscow_date(ev.started_at)
-        if ("nol_bez_granits", day) not in line.fee_days:
+        if ("nol_bez_granits", day) not in line.fee_days and not _prepaid(line, "nol_bez_granits", ev.started_at):
             fee = catalog.products["nol_bez_granits"].fee_kopecks
             d.charges.append(Charge(fee, "daily_fee", "roaming", f"Ноль без границ: сутки {day.isoformat()}",
                                     "nol_bez_granits", day))

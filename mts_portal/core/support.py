@@ -1,0 +1,166 @@
+"""Support: FAQ with search, a chat that answers from the FAQ and hands over to a person
+(a callback request), and a shop finder by city."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from mts_portal.core import auth
+from mts_portal.core.auth import SessionInfo
+from mts_portal.core.errors import Invalid
+from mts_portal.core.models import SupportRequest
+
+
+@dataclass(frozen=True)
+class Faq:
+    id: str
+    q_ru: str
+    a_ru: str
+    q_en: str
+    a_en: str
+    keywords: str
+
+
+FAQ = [
+    Faq("balance", "Как проверить баланс?", "Баланс виден на главной странице «Мой МТС» и обновляется сам сразу после "
+        "каждого звонка, SMS или сессии интернета.", "How do I check my balance?",
+        "The balance is on the home page and updates by itself after every call, SMS or data session.",
+        "баланс счёт деньги остаток balance money"),
+    Faq("topup", "Как пополнить счёт картой?", "Откройте «Счёт» → «Пополнить», укажите сумму и карту. Платёж "
+        "подтверждается в окне; двойное нажатие не спишет деньги дважды.", "How do I top up by card?",
+        "Open Money → Top up, enter the amount and a card and confirm. A double click never pays twice.",
+        "пополнить пополнение карта оплатить платёж top up card pay"),
+    Faq("promise", "Что такое обещанный платёж?", "Деньги в долг на 3 дня, когда на счёте меньше 300 ₽. Плата от 0 до "
+        "50 ₽ в зависимости от суммы. Погашается из ближайшего пополнения.", "What is a promised payment?",
+        "Credit for 3 days when the balance is below 300 ₽. A fee of 0–50 ₽ by amount; repaid by your next top-up.",
+        "обещанный платёж долг кредит занять promised credit loan"),
+    Faq("trust", "Как пользоваться связью в минус?", "Подключите «На полном доверии» в «Счёт» → «Обещанный платёж»: "
+        "баланс сможет опуститься до −300 ₽.", "Can I go below zero?",
+        "Turn on Full trust in Money → Promised payment: the balance may go down to −300 ₽.",
+        "минус доверие полном кредит ноль full trust negative credit"),
+    Faq("roaming", "Как не переплатить в роуминге?", "Перед поездкой подключите в «Роуминг»: по России — «Везде как дома», "
+        "за границей — «Забугорище» (пакеты как дома за суточную плату) или «Ноль без границ» (бесплатные входящие).",
+        "How not to overpay in roaming?", "Before a trip, in Roaming: At home everywhere for Russia; Zabugorishche "
+        "(your bundles abroad for a daily fee) or Zero without borders (free incoming) abroad.",
+        "роуминг заграница поездка путешествие отпуск roaming abroad travel trip"),
+    Faq("internet", "Закончился интернет, что делать?", "В разделе «Интернет» купите пакет: +1 ГБ за 100 ₽, +5 ГБ за "
+        "350 ₽ до конца месяца или «Турбо» 2 ГБ на сутки за 95 ₽.", "I'm out of data. What now?",
+        "In Internet buy a package: +1 GB for 100 ₽, +5 GB for 350 ₽ to the month's end, or Turbo 2 GB for 24 h, 95 ₽.",
+        "интернет гигабайты закончился трафик пакет data internet package gigabytes"),
+    Faq("subscriptions", "Откуда списания за подписки?", "Платные подписки видны в «Услуги» → «Подписки». Отключите "
+        "ненужные одним нажатием — плата перестанет списываться со следующих суток.", "Why am I charged for "
+        "subscriptions?", "Paid subscriptions are listed in Services → Subscriptions; cancel any in one click.",
+        "подписка подписки списания контент отключить гороскоп subscription content cancel charges"),
+    Faq("detail", "Как заказать детализацию?", "В «Детализация» выберите период и тип, скачайте CSV, HTML или PDF "
+        "или закажите на e-mail. Отчёты хранятся 3 дня.", "How do I get a detailed bill?",
+        "In Detail choose the period and type, download CSV, HTML or PDF or order it by e-mail. Kept 3 days.",
+        "детализация звонки распечатка выписка отчёт detail statement calls report"),
+    Faq("password", "Как сменить пароль?", "В «Настройки» → «Пароль для входа» укажите текущий пароль или код из SMS "
+        "и новый пароль (не короче 8 символов).", "How do I change my password?",
+        "In Settings → Login password give the current password or an SMS code and the new one (8+ characters).",
+        "пароль сменить войти вход логин password login change"),
+    Faq("lost", "Потерял телефон, что делать?", "Войдите с другого номера вашего счёта и в «Мои номера» нажмите "
+        "«Аппарат утрачен»: связь и вход с утраченного номера будут заблокированы. Разблокировать можно там же.",
+        "I lost my phone", "Log in with another number of your account and press Device lost in My numbers.",
+        "потерял украли утерян блокировка аппарат утрачен lost stolen block"),
+    Faq("family", "Как поделиться интернетом с семьёй?", "На тарифе «МЫ МТС» пригласите до 5 номеров в разделе «МЫ МТС» "
+        "и распределите минуты, SMS и гигабайты. Каждый участник — 50 ₽ в месяц.", "How do I share data with family?",
+        "On MY MTS invite up to 5 numbers in the Family section and share minutes, SMS and GB; 50 ₽ a month each.",
+        "семья семейный поделиться общий мы мтс family share group"),
+    Faq("bonus", "Как потратить бонусные баллы?", "За каждые 5 ₽ списаний начисляется 1 балл. В «МТС Бонус» обменяйте "
+        "баллы на «Везде как дома», «Ноль без границ», +1 ГБ или GOOD'OK.", "How do I spend bonus points?",
+        "1 point for every 5 ₽ charged. In MTS Bonus exchange points for services.",
+        "бонус баллы обменять потратить bonus points exchange"),
+    Faq("tariff", "Какой тариф мне выгоднее?", "В «Тарифы» нажмите «Подобрать»: ваши звонки, SMS и интернет за 30 дней "
+        "пересчитаются по каждому тарифу.", "Which tariff is cheapest for me?",
+        "In Tariffs press Find the best: your last 30 days are re-rated under each tariff.",
+        "тариф выгодный сменить подобрать дешевле tariff cheaper switch advisor"),
+    Faq("block", "Как временно заблокировать номер?", "В «Услуги» включите «Добровольная блокировка». Разблокировать — "
+        "там же.", "How do I block my number for a while?", "In Services turn on Voluntary block; turn it off there too.",
+        "блокировка заблокировать временно отпуск block suspend"),
+]
+
+SHOPS = {
+    "Москва": [("ул. Тверская, 6", "10:00–22:00", "Охотный Ряд"), ("Ленинградский пр-т, 62", "09:00–21:00", "Аэропорт"),
+               ("ул. Мясницкая, 24", "10:00–21:00", "Чистые пруды"), ("ТЦ «Европейский», пл. Киевского Вокзала, 2",
+                                                                       "10:00–22:00", "Киевская")],
+    "Санкт-Петербург": [("Невский пр-т, 54", "10:00–22:00", "Гостиный двор"), ("Московский пр-т, 220", "10:00–21:00",
+                                                                               "Московская")],
+    "Новосибирск": [("Красный пр-т, 29", "09:00–20:00", "Площадь Ленина")],
+    "Екатеринбург": [("ул. Вайнера, 9", "10:00–21:00", "Площадь 1905 года")],
+    "Казань": [("ул. Баумана, 44", "10:00–21:00", "Кремлёвская")],
+    "Нижний Новгород": [("ул. Большая Покровская, 18", "10:00–21:00", "Горьковская")],
+    "Краснодар": [("ул. Красная, 109", "10:00–21:00", "")],
+    "Сочи": [("Курортный пр-т, 16", "10:00–22:00", "")],
+}
+CITIES_EN = {"Москва": "Moscow", "Санкт-Петербург": "Saint Petersburg", "Новосибирск": "Novosibirsk",
+             "Екатеринбург": "Yekaterinburg", "Казань": "Kazan", "Нижний Новгород": "Nizhny Novgorod",
+             "Краснодар": "Krasnodar", "Сочи": "Sochi"}
+
+_WORD = re.compile(r"[а-яёa-z0-9]+", re.IGNORECASE)
+
+
+def _stem(word: str) -> str:
+    """A crude stem: the first 5 letters are enough to match Russian word forms."""
+    return word.lower().replace("ё", "е")[:5]
+
+
+def search(query: str, limit: int = 20) -> list[tuple[Faq, int]]:
+    """FAQ entries ranked by how many query words (stemmed) they contain."""
+    words = {_stem(w) for w in _WORD.findall(query or "") if len(w) > 2}
+    if not words:
+        return [(f, 0) for f in FAQ][:limit]
+    scored = []
+    for f in FAQ:
+        hay = {_stem(w) for w in _WORD.findall(" ".join((f.q_ru, f.a_ru, f.q_en, f.a_en, f.keywords)))}
+        score = len(words & hay)
+        if score:
+            scored.append((f, score))
+    scored.sort(key=lambda x: -x[1])
+    return scored[:limit]
+
+
+@dataclass
+class ChatReply:
+    text: str
+    faq_id: str | None
+    handover: bool
+
+
+def chat_answer(message: str, lang: str = "ru") -> ChatReply:
+    """The best FAQ answer, or an offer to hand over to a person (a callback)."""
+    text = (message or "").strip()
+    low = text.lower()
+    if any(w in low for w in ("оператор", "человек", "специалист", "позвоните", "operator", "human", "agent")):
+        return ChatReply("Передаю специалисту: оставьте номер, и мы перезвоним." if lang == "ru" else
+                         "Handing over to a specialist: leave a number and we will call you back.", None, True)
+    hits = search(text, 1)
+    if hits and hits[0][1] > 0:
+        f = hits[0][0]
+        return ChatReply(f.a_en if lang == "en" else f.a_ru, f.id, False)
+    return ChatReply("Не нашёл ответа на этот вопрос. Оставьте номер — специалист перезвонит." if lang == "ru" else
+                     "I could not find an answer. Leave a number and a specialist will call you back.", None, True)
+
+
+def request_callback(session: Session, info: SessionInfo, phone: str, topic: str, preferred: str | None,
+                     now: datetime) -> SupportRequest:
+    number = auth.normalize_msisdn(phone)
+    topic = (topic or "").strip()
+    if not 3 <= len(topic) <= 500:
+        raise Invalid("topic: 3–500 characters", "Опишите вопрос (от 3 до 500 символов)")
+    req = SupportRequest(line_id=info.selected_line_id, kind="callback", phone=number, topic=topic,
+                         preferred_time=(preferred or "")[:40] or None, created_at=now)
+    session.add(req)
+    session.flush()
+    return req
+
+
+def shops(city: str) -> list[tuple[str, str, str]]:
+    for name, items in SHOPS.items():
+        if city and (city.strip().lower() in (name.lower(), CITIES_EN[name].lower())):
+            return items
+    return []

@@ -1,0 +1,220 @@
+"""Services, roaming, bonus, detail exports, SMS sending, notifications and support."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import func, select
+
+from mts_portal.core import bonus, cabinet, charging, jobs, reports, support
+from mts_portal.core.db import read, transact
+from mts_portal.core.errors import Conflict, Invalid, NotFound
+from mts_portal.core.models import BonusEntry, MailMessage, Report, SmsMessage, UsageRecord
+from tests.conftest import T0
+from tests.helpers import ev, line_state, make_line
+from tests.unit.test_access_matrix import session_for
+
+A, B = "79210000001", "79210000002"
+BORN = T0 - timedelta(days=2)
+
+
+@pytest.fixture
+def world(store, tmp_path, monkeypatch):
+    from mts_portal.core.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "data_dir", tmp_path)
+    make_line(store, A, "smart", balance=100_000, now=BORN)
+    make_line(store, B, "minimum", balance=0, now=BORN)
+    _, info = session_for(store, A)
+    return store, info
+
+
+def test_a_roaming_toggle_changes_the_next_events_charge(world):
+    store, info = world
+    call = lambda i: ev(A, "voice", T0 - timedelta(minutes=i), duration_s=60, zone="russia")  # noqa: E731
+    [r] = charging.ingest(store, [call(1)], now=T0)
+    assert r.charged_kopecks == 500 and r.drawn == []  # 5 ₽/min, not from the bundle
+    transact(store, lambda s: cabinet.connect(s, info, A, "vezde_kak_doma", T0))
+    [r] = charging.ingest(store, [call(2)], now=T0)
+    assert r.charged_kopecks == 0 and r.drawn[0]["amount"] == 1  # as at home: from the bundle
+    transact(store, lambda s: cabinet.disconnect(s, info, A, "vezde_kak_doma", T0))
+    [r] = charging.ingest(store, [call(3)], now=T0)
+    assert r.charged_kopecks == 500
+
+
+def test_zabugorishche_toggle(world):
+    store, info = world
+    [r] = charging.ingest(store, [ev(A, "data", T0 - timedelta(minutes=5), bytes=1024 * 1024, zone="TR")], now=T0)
+    assert r.charged_kopecks == 15_000
+    transact(store, lambda s: cabinet.connect(s, info, A, "zabugorishche", T0))
+    [r] = charging.ingest(store, [ev(A, "data", T0 - timedelta(minutes=4), bytes=1024 * 1024, zone="TR")], now=T0)
+    assert r.charged_kopecks == 35_000 and r.drawn  # the daily fee, the MB from the bundle
+
+
+def test_bonus_exchange(world):
+    store, info = world
+    assert line_state(store, A).bonus_points == 40  # 201,67 ₽ fee at provisioning (11 of 30 days)
+    with pytest.raises(Conflict):
+        transact(store, lambda s: bonus.exchange(s, info, A, "internet_1gb", T0))  # 150 points needed
+    charging.ingest(store, [ev(A, "voice", T0 - timedelta(minutes=i), duration_s=60, zone="TR") for i in range(30)],
+                    now=T0)  # 30 × 49 ₽ = 1470 ₽ -> 294 more points
+    points = line_state(store, A).bonus_points
+    transact(store, lambda s: bonus.exchange(s, info, A, "internet_1gb", T0))
+    assert line_state(store, A).bonus_points == points - 150
+    with pytest.raises(Invalid):
+        transact(store, lambda s: bonus.exchange(s, info, A, "internet_5gb", T0))  # not in the bonus catalogue
+    hist = read(store, lambda s: bonus.history(s, info, A))
+    assert hist[0].points == -150 and hist[0].reason == "exchange"
+
+
+def test_points_prepay_the_daily_fee_of_zero_without_borders(world):
+    store, info = world
+    transact(store, lambda s: s.add(BonusEntry(line_id=line_state(store, A).id, points=1000, reason="earned",
+                                               description="test", created_at=T0)))
+
+    def grant(s):
+        line = s.get(cabinet.Line, line_state(store, A).id)
+        line.bonus_points += 1000
+        s.add(line)
+        cabinet.billing.touch(s, line, T0)
+
+    transact(store, grant)
+    transact(store, lambda s: bonus.exchange(s, info, A, "nol_bez_granits", T0))
+    [r] = charging.ingest(store, [ev(A, "voice", T0 - timedelta(minutes=1), duration_s=120, zone="TR",
+                                     direction="in")], now=T0)
+    assert r.status == "rated" and r.charged_kopecks == 0  # free minutes, and no 60 ₽ daily fee
+    assert read(store, lambda s: cabinet.billing.check_invariants(session=s)) == []
+
+
+def _usage(store):
+    events = [ev(A, "voice", T0 - timedelta(hours=i), duration_s=61 + i) for i in range(1, 6)]
+    events += [ev(A, "data", T0 - timedelta(hours=i, minutes=30), bytes=10_000 * i) for i in range(1, 4)]
+    events += [ev(A, "sms", T0 - timedelta(hours=3, minutes=10), zone="TR")]
+    charging.ingest(store, events, now=T0)
+    return events
+
+
+def test_csv_export_equals_the_store(world):
+    store, info = world
+    _usage(store)
+    rep = transact(store, lambda s: reports.make(s, info, A, "csv", T0 - timedelta(days=1), T0, None, "ru", T0))
+    text = rep.path.read_text(encoding="utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    body = rows[2:-1]
+    records = read(store, lambda s: list(s.exec(select(UsageRecord).order_by(UsageRecord.started_at)).scalars()))
+    assert len(body) == len(records) == rep.rows == 9
+    charged = sum(int(r[7].replace("\u00a0₽", "").replace(",", "").replace("\u00a0", "")) for r in body)
+    assert charged == sum(r.charged_kopecks for r in records) == 1900
+    assert rows[-1][0] == "Итого" and rows[-1][1] == "9"
+    assert any("из пакета минут" in r[8] and "округление" in r[8] for r in body)
+
+
+def test_pdf_and_html_exports(world):
+    store, info = world
+    _usage(store)
+    pdf = transact(store, lambda s: reports.make(s, info, A, "pdf", T0 - timedelta(days=1), T0, None, "ru", T0))
+    text = "".join(p.extract_text() for p in PdfReader(pdf.path).pages)
+    assert "Детализация" in text and "Звонок" in text and "Итого" in text and "19,00" in text
+    page = transact(store, lambda s: reports.make(s, info, A, "html", T0 - timedelta(days=1), T0, "data", "en", T0))
+    html = page.path.read_text()
+    assert html.count("<tr>") == 1 + 3 and "Internet" in html
+
+
+def test_order_to_email_kept_three_days(world):
+    store, info = world
+    _usage(store)
+    with pytest.raises(Invalid):
+        transact(store, lambda s: reports.make(s, info, A, "csv", T0 - timedelta(days=1), T0, None, "ru", T0,
+                                               email="not-an-address"))
+    rep = transact(store, lambda s: reports.make(s, info, A, "pdf", T0 - timedelta(days=1), T0, None, "ru", T0,
+                                                 email="anna@example.com"))
+    mail = read(store, lambda s: s.exec(select(MailMessage)).scalars().one())
+    assert mail.to_email == "anna@example.com" and mail.attachment_name.endswith(".pdf")
+    assert read(store, lambda s: reports.get(s, info, rep.report_id, T0 + timedelta(days=2))).path.exists()
+    _, info_b = session_for(store, B)
+    with pytest.raises(NotFound):
+        read(store, lambda s: reports.get(s, info_b, rep.report_id, T0))
+    jobs.run_due(store, T0 + timedelta(days=3, minutes=1))
+    with pytest.raises(NotFound):
+        read(store, lambda s: reports.get(s, info, rep.report_id, T0 + timedelta(days=3, minutes=1)))
+    assert not rep.path.exists()
+    assert read(store, lambda s: s.exec(select(func.count()).select_from(Report)).scalar_one()) == 0
+
+
+def test_send_sms_is_rated_delivered_once(world):
+    store, info = world
+    sent = cabinet.send_sms(store, info, B, "Привет! Как дела?", T0, "req-1")
+    assert sent.status == "rated" and sent.charged_kopecks == 0  # from the SMS bundle
+    again = cabinet.send_sms(store, info, B, "Привет! Как дела?", T0, "req-1")
+    assert again.status == "duplicate"
+    inbox = read(store, lambda s: list(s.exec(select(SmsMessage).where(SmsMessage.to_msisdn == B,
+                                                                        SmsMessage.sender == A)).scalars()))
+    assert len(inbox) == 1 and inbox[0].text == "Привет! Как дела?"
+    with pytest.raises(Invalid):
+        cabinet.send_sms(store, info, B, "я" * 71, T0, "req-2")
+    assert len("a" * 160) <= cabinet.sms_limit("a" * 160)
+    with pytest.raises(Invalid):
+        cabinet.send_sms(store, info, B, "  ", T0, "req-3")
+
+
+def test_send_sms_without_money_is_blocked_and_not_delivered(store):
+    make_line(store, B, "minimum", balance=0, now=BORN)
+    make_line(store, A, "minimum", balance=100, now=BORN)
+    _, info = session_for(store, A)
+    sent = cabinet.send_sms(store, info, B, "hi", T0, "req")
+    assert sent.status == "blocked"
+    assert read(store, lambda s: s.exec(select(func.count()).select_from(SmsMessage)
+                                        .where(SmsMessage.sender == A)).scalar_one()) == 0
+
+
+def test_voluntary_block_blocks_usage(world):
+    store, info = world
+    transact(store, lambda s: cabinet.voluntary_block(s, info, A, True, T0))
+    assert line_state(store, A).status == "blocked"
+    [r] = charging.ingest(store, [ev(A, "sms", T0 - timedelta(minutes=1))], now=T0)
+    assert r.status == "blocked"
+    with pytest.raises(Conflict):
+        transact(store, lambda s: cabinet.voluntary_block(s, info, A, True, T0))
+    transact(store, lambda s: cabinet.voluntary_block(s, info, A, False, T0))
+    assert line_state(store, A).status == "active"
+
+
+def test_content_subscription_daily_fees_and_cancel(world):
+    store, info = world
+    transact(store, lambda s: cabinet.connect(s, info, A, "content_horoscope", T0))
+    assert line_state(store, A).balance_kopecks == 100_000 - 1_000
+    jobs.run_due(store, T0 + timedelta(days=2))  # two more Moscow days started
+    assert line_state(store, A).balance_kopecks == 100_000 - 3_000
+    transact(store, lambda s: cabinet.disconnect(s, info, A, "content_horoscope", T0 + timedelta(days=2)))
+    jobs.run_due(store, T0 + timedelta(days=4))
+    assert line_state(store, A).balance_kopecks == 100_000 - 3_000
+
+
+def test_notifications_listed_and_marked_read(world):
+    store, info = world
+    transact(store, lambda s: cabinet.billing.top_up(session=s, msisdn=A, amount_kopecks=1_000, key="n", now=T0))
+    notes = read(store, lambda s: cabinet.notifications(s, info, A, T0))
+    assert notes and all(n.read_at is None for n in notes)
+    n = transact(store, lambda s: cabinet.mark_all_read(s, info, A, T0))
+    assert n == len(notes)
+    assert read(store, lambda s: cabinet.notifications(s, info, A, T0 + timedelta(days=4))) == []  # kept 3 days
+
+
+def test_support_search_chat_and_callback(world):
+    store, info = world
+    assert support.search("роуминг за границей")[0][0].id == "roaming"
+    assert support.search("how to top up")[0][0].id == "topup"
+    reply = support.chat_answer("Как пополнить счёт?")
+    assert reply.faq_id == "topup" and not reply.handover
+    assert support.chat_answer("хочу поговорить с оператором").handover
+    assert support.chat_answer("абракадабра").handover
+    with pytest.raises(Invalid):
+        transact(store, lambda s: support.request_callback(s, info, "123", "вопрос", None, T0))
+    req = transact(store, lambda s: support.request_callback(s, info, A, "Не работает интернет", "после 18:00", T0))
+    assert req.phone == A
+    assert support.shops("Москва") and support.shops("moscow") == support.shops("Москва")
+    assert support.shops("Атлантида") == []
