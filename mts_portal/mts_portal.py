@@ -6,17 +6,23 @@ import reflex as rx
 
 from mts_portal import services
 from mts_portal.api import app as api
+from mts_portal.pages.detail import detail_page
 from mts_portal.pages.home import home_page
 from mts_portal.pages.login import login_page
+from mts_portal.pages.messages import mailbox_page, notifications_page, sms_page, support_page
 from mts_portal.pages.money import money_page
 from mts_portal.pages.numbers import numbers_page
 from mts_portal.pages.phone import phone_page
+from mts_portal.pages.services import bonus_page, internet_page, roaming_page, services_page
 from mts_portal.pages.settings import settings_page
 from mts_portal.pages.tariffs import tariffs_page
+from mts_portal.state.detail import DetailState
 from mts_portal.state.home import HomeState
 from mts_portal.state.login import LoginState, PhoneState
+from mts_portal.state.messages import MailboxState, NotificationsState, SmsState, SupportState
 from mts_portal.state.money import MoneyState
 from mts_portal.state.numbers import NumbersState
+from mts_portal.state.services import BonusState, InternetState, RoamingState, ServicesState
 from mts_portal.state.settings import SettingsState
 from mts_portal.state.tariffs import TariffsState
 
@@ -38,6 +44,15 @@ PAGES = [
     ("/", home_page, "Мой МТС", HomeState.load),
     ("/money", money_page, "Счёт — Мой МТС", MoneyState.load),
     ("/tariffs", tariffs_page, "Тарифы — Мой МТС", TariffsState.load),
+    ("/services", services_page, "Услуги — Мой МТС", ServicesState.load),
+    ("/internet", internet_page, "Интернет — Мой МТС", InternetState.load),
+    ("/roaming", roaming_page, "Роуминг — Мой МТС", RoamingState.load),
+    ("/bonus", bonus_page, "МТС Бонус — Мой МТС", BonusState.load),
+    ("/detail", detail_page, "Детализация — Мой МТС", DetailState.load),
+    ("/notifications", notifications_page, "Уведомления — Мой МТС", NotificationsState.load),
+    ("/sms", sms_page, "Отправить SMS — Мой МТС", SmsState.load),
+    ("/support", support_page, "Поддержка — Мой МТС", SupportState.load),
+    ("/mailbox", mailbox_page, "Почта (демо)", MailboxState.load),
     ("/numbers", numbers_page, "Мои номера — Мой МТС", NumbersState.load),
     ("/settings", settings_page, "Настройки — Мой МТС", SettingsState.load),
 ]

@@ -157,5 +157,5 @@ def card(*children, **props) -> rx.Component:
     return rx.box(*children, **style)
 
 
-def section_title(key: str, **props) -> rx.Component:
-    return rx.heading(UiState.t[key], size="4", **props)
+def section_title(key: str, size: str = "4", **props) -> rx.Component:
+    return rx.heading(UiState.t[key], size=size, **props)

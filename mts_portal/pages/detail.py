@@ -1,0 +1,124 @@
+"""/detail — «Детализация»."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from mts_portal.components.layout import RED, card, page_frame, section_title
+from mts_portal.components.widgets import empty_note
+from mts_portal.state.base import UiState
+from mts_portal.state.detail import DetailState
+
+T = UiState.t
+ICONS = {"voice": "phone", "sms": "message-square", "data": "wifi"}
+
+
+def filters() -> rx.Component:
+    return card(rx.vstack(
+        rx.flex(
+            rx.vstack(rx.text(T["detail.period"], size="1", color="var(--gray-11)"),
+                      rx.select.root(rx.select.trigger(id="detail-period"), rx.select.content(
+                          *[rx.select.item(T[f"detail.p.{p}"], value=p) for p in ("month", "last", "7", "custom")]),
+                          value=DetailState.preset, on_change=DetailState.set_preset), spacing="1"),
+            rx.vstack(rx.text(T["detail.kind"], size="1", color="var(--gray-11)"),
+                      rx.segmented_control.root(
+                          *[rx.segmented_control.item(T[f"detail.k.{k}"], value=k) for k in ("all", "voice", "sms",
+                                                                                              "data")],
+                          value=DetailState.kind, on_change=DetailState.set_kind, id="detail-kind"), spacing="1"),
+            gap="16px", wrap="wrap", align="end",
+        ),
+        rx.cond(DetailState.preset == "custom", rx.flex(
+            rx.input(type="date", value=DetailState.date_from, on_change=DetailState.set_date_from, id="detail-from"),
+            rx.input(type="date", value=DetailState.date_to, on_change=DetailState.set_date_to, id="detail-to"),
+            rx.button(T["detail.show"], on_click=DetailState.apply, id="detail-apply"),
+            gap="8px", wrap="wrap")),
+        rx.cond(DetailState.error != "", rx.text(DetailState.error, color="red", size="2", id="detail-error")),
+        spacing="3", width="100%",
+    ))
+
+
+def totals_card() -> rx.Component:
+    t = DetailState.totals
+    return card(rx.flex(
+        rx.vstack(rx.text(T["detail.totals"], size="2", color="var(--gray-11)"),
+                  rx.text(t["period"], size="1", color="var(--gray-11)"), spacing="0"),
+        rx.vstack(rx.heading(t["charged"], size="6", id="detail-total-charged"),
+                  rx.text(t["count"] + " " + T["detail.records"], size="1", id="detail-total-count"), spacing="0"),
+        rx.hstack(rx.badge(rx.icon("phone", size=12), t["minutes"] + " мин", variant="soft"),
+                  rx.badge(rx.icon("message-square", size=12), t["sms"] + " SMS", variant="soft"),
+                  rx.badge(rx.icon("wifi", size=12), t["data"], variant="soft"), wrap="wrap"),
+        gap="16px", wrap="wrap", align="center", justify="between", width="100%",
+    ), id="detail-totals")
+
+
+def record_row(r) -> rx.Component:
+    return rx.box(
+        rx.flex(
+            rx.center(rx.icon(rx.match(r["kind"], ("voice", "phone"), ("sms", "message-square"), "wifi"), size=16),
+                      width="32px", height="32px", border_radius="16px", background="var(--gray-3)", flex_shrink="0"),
+            rx.vstack(
+                rx.text(r["kind_text"] + rx.cond(r["direction"] != "", " · " + r["direction"], "") +
+                        rx.cond(r["peer"] != "", " · " + r["peer"], ""), size="2", weight="medium"),
+                rx.text(r["when"] + " · " + r["amount"] + " · " + r["zone"] + " · " + r["paid_by"], size="1",
+                        color="var(--gray-11)"),
+                spacing="0", min_width="0", flex="1"),
+            rx.text(r["charged"], size="2", weight="bold", white_space="nowrap",
+                    color=rx.cond(r["status"] == "blocked", "var(--gray-9)", "var(--gray-12)")),
+            gap="10px", align="center", width="100%",
+        ),
+        rx.el.details(
+            rx.el.summary(T["detail.why"], style={"cursor": "pointer", "color": RED, "font-size": "12px"}),
+            rx.text(r["explain"], size="1", color="var(--gray-11)", class_name="explain"),
+            margin_left="42px",
+        ),
+        padding_y="8px", border_bottom="1px solid var(--gray-3)", width="100%", class_name="record",
+        id="record-" + r["id"],
+    )
+
+
+def exports_card() -> rx.Component:
+    return card(rx.vstack(
+        rx.flex(
+            rx.text(T["detail.export"], weight="medium"),
+            *[rx.button(fmt.upper(), variant="soft", on_click=DetailState.export(fmt), id=f"export-{fmt}",
+                        loading=DetailState.exporting) for fmt in ("csv", "html", "pdf")],
+            gap="8px", align="center", wrap="wrap"),
+        rx.form(rx.flex(
+            rx.input(name="email", value=DetailState.email, on_change=DetailState.set_email, type="email",
+                     placeholder="e-mail", id="detail-email", min_width="220px", flex="1"),
+            rx.select.root(rx.select.trigger(), rx.select.content(
+                *[rx.select.item(f.upper(), value=f) for f in ("pdf", "csv", "html")]), name="fmt",
+                default_value="pdf"),
+            rx.button(T["detail.email"], type="submit", id="detail-send-email"),
+            gap="8px", wrap="wrap", width="100%"), on_submit=DetailState.send_email, width="100%"),
+        section_title("detail.reports", size="3"),
+        rx.cond(DetailState.reports.length() > 0,
+                rx.vstack(rx.foreach(DetailState.reports, lambda rep: rx.flex(
+                    rx.badge(rep["fmt"]), rx.text(rep["period"], size="2"),
+                    rx.cond(rep["email"] != "", rx.text("→ " + rep["email"], size="1", color="var(--gray-11)")),
+                    rx.spacer(),
+                    rx.text(T["detail.until"] + " " + rep["until"], size="1", color="var(--gray-11)"),
+                    rx.icon_button(rx.icon("download", size=16), variant="ghost", size="1",
+                                   on_click=rx.download(url="/api/v1/reports/" + rep["id"]),
+                                   id="report-" + rep["id"], aria_label=T["detail.export"]),
+                    gap="8px", align="center", width="100%", wrap="wrap", class_name="report")), width="100%"),
+                empty_note(T["detail.no_reports"])),
+        spacing="3", width="100%",
+    ))
+
+
+def detail_page() -> rx.Component:
+    return page_frame(
+        "/detail",
+        filters(),
+        totals_card(),
+        card(rx.vstack(
+            rx.cond(DetailState.rows.length() > 0,
+                    rx.vstack(rx.foreach(DetailState.rows, record_row), width="100%", spacing="0", id="records"),
+                    empty_note(T["detail.empty"])),
+            rx.cond(DetailState.next_cursor != "",
+                    rx.button(T["detail.more"], variant="soft", on_click=DetailState.more, id="detail-more")),
+            spacing="3", width="100%")),
+        exports_card(),
+        title_key="detail.title",
+    )

@@ -1,0 +1,153 @@
+"""/notifications, /sms, /support and the demo /mailbox."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from mts_portal.components.layout import RED, card, page_frame, section_title
+from mts_portal.components.widgets import empty_note
+from mts_portal.core.support import SHOPS
+from mts_portal.state.base import UiState
+from mts_portal.state.messages import MailboxState, NotificationsState, SmsState, SupportState
+
+T = UiState.t
+
+
+def notifications_page() -> rx.Component:
+    s = NotificationsState
+    return page_frame(
+        "/notifications",
+        rx.flex(rx.text(T["notes.hint"], size="2", color="var(--gray-11)"), rx.spacer(),
+                rx.button(T["notes.read_all"], variant="soft", on_click=s.read_all, id="read-all",
+                          disabled=s.unread == 0), width="100%", align="center", wrap="wrap", gap="8px"),
+        card(rx.cond(
+            s.items.length() > 0,
+            rx.vstack(rx.foreach(s.items, lambda n: rx.flex(
+                rx.box(width="8px", height="8px", border_radius="4px", flex_shrink="0", margin_top="6px",
+                       background=rx.cond(n["unread"] == "1", RED, "transparent")),
+                rx.vstack(rx.text(n["text"], size="2", weight=rx.cond(n["unread"] == "1", "medium", "regular")),
+                          rx.text(n["when"], size="1", color="var(--gray-11)"), spacing="0", flex="1"),
+                rx.cond(n["unread"] == "1", rx.icon_button(rx.icon("check", size=14), size="1", variant="ghost",
+                                                           on_click=s.read_one(n["id"]), aria_label="read")),
+                gap="10px", width="100%", padding_y="8px", border_bottom="1px solid var(--gray-3)",
+                class_name=rx.cond(n["unread"] == "1", "notification unread", "notification"))),
+                width="100%", spacing="0", id="notifications"),
+            empty_note(T["notes.empty"]))),
+        title_key="notes.title",
+    )
+
+
+def sms_page() -> rx.Component:
+    s = SmsState
+    return page_frame(
+        "/sms",
+        card(rx.vstack(
+            rx.text(T["sms.hint"], size="2", color="var(--gray-11)"),
+            rx.input(placeholder=T["sms.to"] + ": +7 9XX XXX-XX-XX", value=s.to, on_change=s.set_to, type="tel",
+                     id="sms-to", width="100%", max_width="320px"),
+            rx.text_area(placeholder=T["sms.text"], value=s.text, on_change=s.set_text, id="sms-text", width="100%",
+                         rows="4"),
+            rx.text(s.text.length().to_string() + " / " + s.limit.to_string() + " " + T["sms.chars"], size="1",
+                    color=rx.cond(s.text.length() > s.limit, "red", "var(--gray-11)"), id="sms-counter"),
+            rx.cond(s.error != "", rx.callout(s.error, color_scheme="red", icon="circle-x", id="sms-error",
+                                              width="100%")),
+            rx.cond(s.result != "", rx.callout(s.result, color_scheme="green", icon="circle-check", id="sms-result",
+                                               width="100%")),
+            rx.alert_dialog.root(
+                rx.alert_dialog.trigger(rx.button(T["sms.send"], id="sms-send", on_click=s.prepare)),
+                rx.alert_dialog.content(
+                    rx.alert_dialog.title(T["sms.send_q"]),
+                    rx.alert_dialog.description(T["sms.hint"], size="2"),
+                    rx.flex(rx.alert_dialog.cancel(rx.button(T["cancel"], variant="soft", color_scheme="gray")),
+                            rx.alert_dialog.action(rx.button(T["confirm"], on_click=s.send, id="confirm-ok")),
+                            gap="12px", justify="end", margin_top="16px"),
+                    max_width="440px")),
+            spacing="3", width="100%",
+        )),
+        title_key="sms.title",
+    )
+
+
+def support_page() -> rx.Component:
+    s = SupportState
+    return page_frame(
+        "/support",
+        rx.grid(
+            card(rx.vstack(
+                section_title("support.faq"),
+                rx.input(placeholder=T["support.search"], value=s.query_text, on_change=s.search, id="faq-search",
+                         width="100%"),
+                rx.cond(s.faq.length() > 0,
+                        rx.accordion.root(rx.foreach(s.faq, lambda f: rx.accordion.item(
+                            header=f["q"], content=f["a"], value=f["id"], class_name="faq-item")),
+                            collapsible=True, width="100%", variant="ghost", id="faq"),
+                        empty_note(T["support.nothing"])),
+                spacing="3", width="100%")),
+            rx.vstack(
+                card(rx.vstack(
+                    section_title("support.chat"),
+                    rx.vstack(rx.foreach(s.chat, lambda m: rx.box(
+                        rx.text(m["text"], size="2"),
+                        align_self=rx.cond(m["who"] == "me", "flex-end", "flex-start"),
+                        background=rx.cond(m["who"] == "me", "var(--red-3)", "var(--gray-3)"),
+                        padding="8px 12px", border_radius="12px", max_width="85%",
+                        class_name=rx.cond(m["who"] == "me", "chat-me", "chat-bot"))),
+                        width="100%", spacing="2", id="chat", max_height="320px", overflow_y="auto"),
+                    rx.form(rx.hstack(rx.input(name="message", placeholder=T["support.ask"] + "…", id="chat-input",
+                                               flex="1"),
+                                      rx.button(rx.icon("send", size=16), type="submit", id="chat-send",
+                                                aria_label=T["support.ask"]), width="100%"),
+                            on_submit=s.ask, reset_on_submit=True, width="100%"),
+                    rx.cond(s.handover, rx.form(rx.vstack(
+                        rx.text(T["support.callback"], weight="bold"),
+                        rx.input(name="phone", placeholder="+7 9XX XXX-XX-XX", id="callback-phone", width="100%"),
+                        rx.input(name="topic", placeholder=T["support.callback_topic"], id="callback-topic",
+                                 width="100%"),
+                        rx.input(name="when", placeholder=T["support.callback_time"], id="callback-time",
+                                 width="100%"),
+                        rx.cond(s.callback_error != "", rx.text(s.callback_error, color="red", size="2",
+                                                                id="callback-error")),
+                        rx.button(T["support.callback_send"], type="submit", id="callback-send"),
+                        spacing="2", width="100%"), on_submit=s.callback, width="100%", id="callback-form")),
+                    spacing="3", width="100%")),
+                card(rx.vstack(
+                    section_title("support.shops"),
+                    rx.select.root(rx.select.trigger(id="shop-city"), rx.select.content(
+                        *[rx.select.item(c, value=c) for c in SHOPS]), value=s.city, on_change=s.set_city),
+                    rx.cond(s.shop_rows.length() > 0,
+                            rx.vstack(rx.foreach(s.shop_rows, lambda sh: rx.hstack(
+                                rx.icon("map-pin", size=16, color=RED),
+                                rx.vstack(rx.text(sh["address"], size="2", weight="medium"),
+                                          rx.text(sh["hours"] + rx.cond(sh["metro"] != "", " · м. " + sh["metro"], ""),
+                                                  size="1", color="var(--gray-11)"), spacing="0"),
+                                class_name="shop")), width="100%", id="shops"),
+                            empty_note(T["support.no_shops"])),
+                    spacing="3", width="100%")),
+                spacing="4", width="100%"),
+            columns=rx.breakpoints(initial="1", md="2"), spacing="4", width="100%",
+        ),
+        title_key="support.title",
+    )
+
+
+def mailbox_page() -> rx.Component:
+    s = MailboxState
+    return rx.center(rx.cond(UiState.is_demo, card(rx.vstack(
+        rx.hstack(rx.icon("mail", color=RED), rx.heading(T["mail.title"], size="4"), align="center"),
+        rx.text(T["mail.hint"], size="1", color="var(--gray-11)"),
+        rx.hstack(rx.input(value=s.address, on_change=s.set_address, placeholder="name@example.com",
+                           id="mail-address", flex="1"),
+                  rx.button(T["mail.show"], on_click=s.show, id="mail-show"), width="100%"),
+        rx.cond(s.mails.length() > 0,
+                rx.vstack(rx.foreach(s.mails, lambda m: rx.box(
+                    rx.text(m["subject"], weight="bold"), rx.text(m["when"], size="1", color="var(--gray-11)"),
+                    rx.text(m["body"], size="2"),
+                    rx.cond(m["attachment"] != "", rx.button(
+                        rx.icon("paperclip", size=14), m["attachment"], variant="ghost", size="1",
+                        on_click=rx.download(url="/api/v1/demo/mail/" + m["id"] + "/attachment",
+                                             filename=m["attachment"]), class_name="mail-attachment")),
+                    padding="10px", border="1px solid var(--gray-4)", border_radius="12px", width="100%",
+                    class_name="mail")), width="100%", id="mails"),
+                rx.text(T["mail.empty"], size="2", color="var(--gray-11)")),
+        spacing="3", width="100%"), max_width="560px"), rx.text("404")),
+        padding="16px", min_height="100vh", background="var(--gray-2)", align_items="start")

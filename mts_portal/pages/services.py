@@ -1,0 +1,171 @@
+"""/services, /internet, /roaming, /bonus."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from mts_portal.components.layout import RED, card, page_frame, section_title
+from mts_portal.components.widgets import bundle_meter, empty_note
+from mts_portal.state.base import UiState
+from mts_portal.state.services import BonusState, InternetState, RoamingState, ServicesState
+
+T = UiState.t
+
+
+def ask(label, question, details, on_open, on_confirm, id_, color="red", variant="solid", size="2", disabled=False):
+    """A confirmed action whose opening starts one request (double clicks inside do it once)."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(rx.button(label, size=size, color_scheme=color, variant=variant, id=id_,
+                                          on_click=on_open, disabled=disabled)),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(question),
+            rx.alert_dialog.description(details, size="2"),
+            rx.flex(
+                rx.alert_dialog.cancel(rx.button(T["cancel"], variant="soft", color_scheme="gray")),
+                rx.alert_dialog.action(rx.button(T["confirm"], color_scheme=color, on_click=on_confirm,
+                                                 id="confirm-ok")),
+                gap="12px", justify="end", margin_top="16px"),
+            max_width="440px",
+        ),
+    )
+
+
+def product_row(state, p, with_toggle: bool = False) -> rx.Component:
+    connect = ask(T["services.connect"], T["services.connect_q"],
+                  p["name"] + " — " + p["price"] + ". " + T["services.cost_now"] + ": " + p["cost_now"],
+                  state.prepare(p["code"]), state.connect(p["code"]), "connect-" + p["code"], size="1")
+    disconnect = ask(T["services.disconnect"], T["services.disconnect_q"], p["name"], state.prepare(p["code"]),
+                     state.disconnect(p["code"]), "disconnect-" + p["code"], color="gray", variant="soft", size="1")
+    return rx.flex(
+        rx.vstack(
+            rx.hstack(rx.text(p["name"], weight="bold"),
+                      rx.cond(p["connected"] == "1", rx.badge(T["roaming.on"], color_scheme="green")),
+                      wrap="wrap", align="center"),
+            rx.text(p["description"], size="2", color="var(--gray-11)"),
+            rx.hstack(rx.text(p["price"], size="2", weight="medium"),
+                      rx.cond(p["since"] != "", rx.text(p["since"], size="1", color="var(--gray-11)")),
+                      rx.cond(p["paid_points"] != "", rx.badge(p["paid_points"], color_scheme="amber")),
+                      wrap="wrap", align="center"),
+            spacing="1", min_width="0", flex="1",
+        ),
+        rx.cond(p["connected"] == "1", disconnect, connect),
+        width="100%", gap="12px", align="center", padding_y="10px", border_bottom="1px solid var(--gray-3)",
+        id="product-" + p["code"], class_name="product",
+    )
+
+
+def services_page() -> rx.Component:
+    s = ServicesState
+    return page_frame(
+        "/services",
+        card(rx.vstack(section_title("services.connected"),
+                       rx.cond(s.connected_services > 0,
+                               rx.vstack(rx.foreach(s.products, lambda p: rx.cond(
+                                   (p["connected"] == "1") & (p["category"] == "service"), product_row(s, p))),
+                                   width="100%", spacing="0", id="connected-services"),
+                               empty_note(T["services.none"])),
+                       width="100%")),
+        card(rx.vstack(section_title("services.subscriptions"),
+                       rx.cond(s.connected_content == 0, rx.text(T["services.no_subscriptions"], size="1",
+                                                                 color="var(--gray-11)", id="no-subscriptions")),
+                       rx.vstack(rx.foreach(s.products, lambda p: rx.cond(p["category"] == "content",
+                                                                          product_row(s, p))),
+                                 width="100%", spacing="0", id="subscriptions"), width="100%")),
+        card(rx.vstack(section_title("services.catalogue"),
+                       rx.vstack(rx.foreach(s.products, lambda p: rx.cond(
+                           (p["connected"] == "0") & (p["category"] == "service"), product_row(s, p))),
+                           width="100%", spacing="0", id="services-catalogue"), width="100%")),
+        card(rx.flex(
+            rx.vstack(section_title("services.block"), rx.text(T["services.block_hint"], size="2",
+                                                               color="var(--gray-11)"), spacing="1", flex="1"),
+            rx.cond(s.status == "blocked",
+                    ask(T["numbers.unblock"], T["services.unblock_q"], T["services.block_hint"], s.prepare("block"),
+                        s.set_block(False), "unblock-number", color="green"),
+                    ask(T["services.block"], T["services.block_q"], T["services.block_hint"], s.prepare("block"),
+                        s.set_block(True), "block-number", color="gray", variant="outline")),
+            gap="12px", align="center", width="100%", wrap="wrap")),
+        title_key="services.title",
+    )
+
+
+def internet_page() -> rx.Component:
+    s = InternetState
+    return page_frame(
+        "/internet",
+        card(rx.vstack(
+            section_title("internet.remaining"),
+            rx.cond(s.buckets.length() > 0,
+                    rx.grid(rx.foreach(s.buckets, bundle_meter), columns=rx.breakpoints(initial="1", md="2"),
+                            spacing="5", width="100%"),
+                    empty_note(T["internet.none"])),
+            spacing="4", width="100%"), id="data-buckets"),
+        section_title("internet.packages"),
+        rx.grid(rx.foreach(s.products, lambda p: card(rx.vstack(
+            rx.hstack(rx.icon("wifi", color=RED), rx.heading(p["name"], size="4"), align="center"),
+            rx.text(p["description"], size="2", color="var(--gray-11)"),
+            rx.text(p["price"], size="5", weight="bold"),
+            ask(T["internet.buy"], T["internet.buy_q"], p["name"] + " — " + p["price"], s.prepare(p["code"]),
+                s.connect(p["code"]), "buy-" + p["code"]),
+            spacing="3"), id="package-" + p["code"])),
+            columns=rx.breakpoints(initial="1", sm="3"), spacing="4", width="100%"),
+        title_key="internet.title",
+    )
+
+
+def roaming_page() -> rx.Component:
+    s = RoamingState
+    return page_frame(
+        "/roaming",
+        rx.text(T["roaming.hint"], color="var(--gray-11)"),
+        rx.foreach(s.products, lambda p: card(rx.flex(
+            rx.vstack(
+                rx.hstack(rx.icon("plane", color=RED), rx.heading(p["name"], size="4"),
+                          rx.cond(p["connected"] == "1", rx.badge(T["roaming.on"], color_scheme="green")),
+                          align="center", wrap="wrap"),
+                rx.text(p["description"], size="2"),
+                rx.text(p["price"], size="2", weight="medium"),
+                rx.cond(p["code"] == "zabugorishche",
+                        rx.text(T["roaming.popular"] + ": " + s.popular, size="1", color="var(--gray-11)")),
+                rx.cond(p["paid_points"] != "", rx.badge(p["paid_points"], color_scheme="amber")),
+                spacing="2", flex="1", min_width="0"),
+            rx.switch(checked=p["connected"] == "1", on_change=lambda on: s.toggle(p["code"], on), size="3",
+                      id="toggle-" + p["code"]),
+            gap="12px", align="center", width="100%"), id="roaming-" + p["code"])),
+        card(rx.text(T["roaming.rates"], size="2", color="var(--gray-11)")),
+        title_key="roaming.title",
+    )
+
+
+def bonus_page() -> rx.Component:
+    s = BonusState
+    return page_frame(
+        "/bonus",
+        card(rx.vstack(
+            rx.hstack(rx.icon("gift", color=RED, size=28), rx.heading(s.points.to_string(), size="8", id="bonus-balance"),
+                      rx.text(T["bonus.points"], size="4"), align="baseline", spacing="2"),
+            rx.text(T["bonus.hint"], size="2", color="var(--gray-11)"),
+            spacing="2")),
+        section_title("bonus.catalogue"),
+        rx.grid(rx.foreach(s.offers, lambda o: card(rx.vstack(
+            rx.heading(o["name"], size="4"),
+            rx.text(o["what"], size="2", color="var(--gray-11)"),
+            rx.text(o["points"] + " " + T["bonus.points"], size="5", weight="bold"),
+            ask(T["bonus.exchange"], T["bonus.exchange_q"], o["name"] + " — " + o["points"] + " " + T["bonus.points"],
+                s.prepare(o["code"]), s.exchange(o["code"]), "exchange-" + o["code"],
+                disabled=o["affordable"] == "0"),
+            spacing="2"), id="offer-" + o["code"])),
+            columns=rx.breakpoints(initial="1", sm="2", lg="4"), spacing="4", width="100%"),
+        card(rx.vstack(
+            section_title("bonus.history"),
+            rx.cond(s.history.length() > 0,
+                    rx.vstack(rx.foreach(s.history, lambda h: rx.flex(
+                        rx.vstack(rx.text(h["what"], size="2"), rx.text(h["when"], size="1", color="var(--gray-11)"),
+                                  spacing="0", min_width="0", flex="1"),
+                        rx.text(h["points"], weight="bold", color=rx.cond(h["earned"] == "1", "var(--green-11)",
+                                                                          RED)),
+                        width="100%", align="center", gap="8px", class_name="bonus-row")), width="100%",
+                        id="bonus-history"),
+                    empty_note(T["bonus.no_history"])),
+            spacing="3", width="100%")),
+        title_key="bonus.title",
+    )
