@@ -24,7 +24,9 @@ def filters() -> rx.Component:
                       rx.segmented_control.root(
                           *[rx.segmented_control.item(T[f"detail.k.{k}"], value=k) for k in ("all", "voice", "sms",
                                                                                               "data")],
-                          value=DetailState.kind, on_change=DetailState.set_kind, id="detail-kind"), spacing="1"),
+                          value=DetailState.kind, on_change=DetailState.set_kind, id="detail-kind",
+                          size=rx.breakpoints(initial="1", sm="2"), width="100%"),
+                      spacing="1", min_width="0", max_width="100%"),
             gap="16px", wrap="wrap", align="end",
         ),
         rx.cond(DetailState.preset == "custom", rx.flex(
