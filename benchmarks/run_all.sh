@@ -13,5 +13,6 @@ for i in $(seq "$REPEAT"); do
   $PY bench_http.py --concurrency 4
   $PY bench_http.py --concurrency 1
   $PY bench_live.py
+  $PY bench_detail.py
   $PY bench_ingest.py --store postgres --batch 10000 2>/dev/null || echo '{"bench": "ingest_postgres", "error": "PostgreSQL unreachable"}'
 done
