@@ -7,6 +7,7 @@ import reflex as rx
 from mts_portal import services
 from mts_portal.api import app as api
 from mts_portal.pages.detail import detail_page
+from mts_portal.pages.family import family_page
 from mts_portal.pages.home import home_page
 from mts_portal.pages.login import login_page
 from mts_portal.pages.messages import mailbox_page, notifications_page, sms_page, support_page
@@ -17,6 +18,7 @@ from mts_portal.pages.services import bonus_page, internet_page, roaming_page, s
 from mts_portal.pages.settings import settings_page
 from mts_portal.pages.tariffs import tariffs_page
 from mts_portal.state.detail import DetailState
+from mts_portal.state.family import FamilyState
 from mts_portal.state.home import HomeState
 from mts_portal.state.login import LoginState, PhoneState
 from mts_portal.state.messages import MailboxState, NotificationsState, SmsState, SupportState
@@ -49,6 +51,7 @@ PAGES = [
     ("/roaming", roaming_page, "Роуминг — Мой МТС", RoamingState.load),
     ("/bonus", bonus_page, "МТС Бонус — Мой МТС", BonusState.load),
     ("/detail", detail_page, "Детализация — Мой МТС", DetailState.load),
+    ("/family", family_page, "МЫ МТС — Мой МТС", FamilyState.load),
     ("/notifications", notifications_page, "Уведомления — Мой МТС", NotificationsState.load),
     ("/sms", sms_page, "Отправить SMS — Мой МТС", SmsState.load),
     ("/support", support_page, "Поддержка — Мой МТС", SupportState.load),

@@ -87,6 +87,27 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_sms(args) -> int:
+    """A subscriber answers the service number (e.g. «Да» to a family invitation)."""
+    if args.url:
+        import httpx
+
+        from mts_portal.core.settings import get_settings
+
+        token = args.token or get_settings().effective_operator_token
+        r = httpx.post(args.url.rstrip("/") + "/api/v1/sms/inbound", json={"from": args.sender, "text": args.text},
+                       headers={"Authorization": f"Bearer {token}"})
+        print(r.text)
+        return 0 if r.status_code == 200 else 1
+    from mts_portal.core import family
+    from mts_portal.core.db import transact
+
+    engine = _engine(args.db)
+    print(json.dumps({"result": transact(engine, lambda s: family.sms_reply(s, args.sender, args.text,
+                                                                            runtime.now()))}))
+    return 0
+
+
 def cmd_demo_logins(args) -> int:
     from simulator.demo import demo_logins
     from simulator.population import DEMO_PASSWORD
@@ -137,6 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--late", type=float, default=0.0, help="share of extra events older than 7 days")
     r.add_argument("--no-topups", action="store_true", help="subscribers never top up when blocked")
     r.set_defaults(fn=cmd_run)
+    m = sub.add_parser("sms", help="a subscriber's SMS to the service number, e.g. --from 7916… --text Да")
+    m.add_argument("--from", dest="sender", required=True)
+    m.add_argument("--text", required=True)
+    m.add_argument("--url", help="send to a running portal over HTTP")
+    m.add_argument("--token")
+    m.set_defaults(fn=cmd_sms)
     d = sub.add_parser("demo-logins", help="print the demo logins of a seeded store")
     d.set_defaults(fn=cmd_demo_logins)
     c = sub.add_parser("check", help="check DESIGN §5 invariants over the store")

@@ -111,7 +111,7 @@ DEMO_SPECS = [
     # (label, persona, tariff, options, leftover balance ₽, second number)
     ("demo-1", "student", "smart", ["sms_notify"], 742, False),
     ("demo-2", "parent", "tarifische", ["full_trust"], 1530, True),
-    ("demo-3", "parent", "my_mts", [], 2350, False),
+    ("demo-3", "parent", "my_mts", [], 2350, True),
     ("demo-4", "light", "minimum", [], 38, False),
     ("demo-5", "business", "smart", ["vezde_kak_doma", "nol_bez_granits"], 3100, False),
 ]
@@ -158,6 +158,9 @@ def seed(engine: Engine, *, lines: int, seed: int, now: datetime, progress: bool
         if second:
             demo_lines.append({"msisdn": numbers.next(), "persona": "teenager", "tariff": "smart",
                                "options": ["content_horoscope"], "balance": 9000, "activity": 1.0})
+        if tariff == "my_mts":  # the family demo: the owner and two members
+            demo_lines.append({"msisdn": numbers.next(), "persona": "student", "tariff": "minimum",
+                               "options": [], "balance": 15000, "activity": 1.0})
         demo_accounts.append({"holder": fake.name(), "email": fake.free_email(), "lines": demo_lines,
                               "label": label})
     n_demo = sum(len(a["lines"]) for a in demo_accounts)
@@ -172,12 +175,15 @@ def seed(engine: Engine, *, lines: int, seed: int, now: datetime, progress: bool
             n = 0
             for acc in chunk:
                 account_id = None
+                lines = []
                 for line in acc["lines"]:
                     created = _provision(s, line, account_id, acc["holder"], acc["email"], now, catalog)
                     account_id = created.account_id
                     if line.get("demo"):
                         s.add(Credential(line_id=created.id, password_hash=pwd_hash, updated_at=now))
+                    lines.append(created)
                     n += 1
+                _family(s, lines, now)
             return n
 
         made += transact(engine, fn, what="seed batch")
@@ -189,6 +195,21 @@ def seed(engine: Engine, *, lines: int, seed: int, now: datetime, progress: bool
             conn.commit()
     demo = demo_logins_from_plan(demo_accounts)
     return SeedResult(made, len(plan), time.perf_counter() - t0, demo)
+
+
+def _family(s: Session, lines: list[Line], now: datetime) -> None:
+    """A «МЫ МТС» owner shares with the other numbers of the same contract (the family's phones)."""
+    from mts_portal.core import family
+    from mts_portal.core.errors import DomainError
+
+    owner = lines[0]
+    if owner.tariff_code != "my_mts" or owner.status != "active":
+        return
+    for line in lines[1:]:
+        try:
+            family.enrol(s, owner, line, now)
+        except DomainError:
+            log.debug("family: %s not enrolled", line.msisdn)
 
 
 def demo_logins_from_plan(accounts: list[dict]) -> list[dict]:

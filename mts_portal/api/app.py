@@ -102,6 +102,12 @@ class OptionIn(BaseModel):
     code: str
 
 
+class InboundSmsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    from_msisdn: str = Field(alias="from")
+    text: str = Field(max_length=500)
+
+
 class ClockIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     now: datetime
@@ -223,6 +229,14 @@ def _routes(api: FastAPI) -> None:
             return billing.disconnect_option(session=s, line=line, code=code, now=now)
 
         return transact(runtime.engine(), fn).__dict__
+
+    @api.post("/api/v1/sms/inbound", dependencies=[Depends(require_operator)])
+    def inbound_sms(body: InboundSmsIn):
+        """An SMS from a subscriber to the service number (e.g. «Да» to a family invitation)."""
+        from mts_portal.core import family
+
+        result = transact(runtime.engine(), lambda s: family.sms_reply(s, body.from_msisdn, body.text, runtime.now()))
+        return {"result": result}
 
     @api.post("/api/v1/clock", dependencies=[Depends(require_operator)])
     def move_clock(body: ClockIn):

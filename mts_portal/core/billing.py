@@ -224,15 +224,16 @@ def period_fee_items(session: Session, line: Line, tariff: TariffInfo, period: P
         items.append(FeeItem(prorate_up(product.fee_kopecks, part, whole), "service_fee", "service",
                              f"service:{sub.code}:{label}", f"«{product.name_ru}» за {label}"))
     if tariff.family_owner:
-        for member_line_id, msisdn in _active_family_members(session, line.id):
+        for member_id, msisdn in _active_family_members(session, line.id):
             items.append(FeeItem(prorate_up(FAMILY_MEMBER_FEE, part, whole), "family_fee", "fee",
-                                 f"family:{member_line_id}:{label}", f"Участник «МЫ МТС» {msisdn} за {label}"))
+                                 f"family:{member_id}:{label}", f"Участник «МЫ МТС» {msisdn} за {label}"))
     return items
 
 
 def _active_family_members(session: Session, owner_line_id: int) -> list[tuple[int, str]]:
+    """(member row id, msisdn) of the group's active members."""
     rows = session.exec(
-        select(FamilyMember.line_id, Line.msisdn)
+        select(FamilyMember.id, Line.msisdn)
         .join(FamilyGroup, FamilyGroup.id == FamilyMember.group_id)
         .join(Line, Line.id == FamilyMember.line_id)
         .where(FamilyGroup.owner_line_id == owner_line_id, FamilyMember.status == "active")
@@ -886,6 +887,9 @@ def check_invariants(*, session: Session, line_ids: list[int] | None = None) -> 
     ).all():
         if total + int(shares.get(bucket_id) or 0) != pool_total:
             problems.append(f"pool {bucket_id}: {total} + shares {shares.get(bucket_id)} != {pool_total}")
+    from mts_portal.core import family
+
+    problems.extend(family.pool_check(session))
     # one daily fee per line, code and day is enforced by a unique constraint; count mismatches with the ledger
     fee_rows = session.exec(select(func.count()).select_from(DailyFeeCharge)).scalar_one()
     fee_ledger = session.exec(

@@ -188,17 +188,24 @@ def _ingest_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, ca
         pg = not fx.sqlite
         events = [ev for _, ev in valid]
 
-        # -- lock the lines of this batch (PG), then the idempotency check
+        # -- lock the lines of this batch and the family owners whose pools they draw from, all in one
+        #    statement in id order (PostgreSQL; SQLite holds the write lock already), then the idempotency check
         msisdns = sorted({ev.msisdn for ev in events})
-        lock = " ORDER BY id FOR UPDATE" if pg else ""
-        line_rows = {m: (lid, fx.parse_dt(pe), ver) for lid, m, pe, ver in fx.select_in(
-            "SELECT id, msisdn, period_end, version FROM lines WHERE msisdn IN ({in})" + lock, msisdns)}
-        seen = {r[0] for r in fx.select_in("SELECT event_id FROM usage_records WHERE event_id IN ({in})",
-                                           [ev.event_id for ev in events])}
-
-        # -- family: groups of the lines involved, and the owners whose pools members draw from
+        select_lines = "SELECT id, msisdn, period_end, version FROM lines WHERE msisdn IN ({in})"
+        line_rows = {m: (lid, fx.parse_dt(pe), ver) for lid, m, pe, ver in fx.select_in(select_lines, msisdns)}
         line_ids = sorted(lid for lid, _, _ in line_rows.values())
         fam = _load_family(fx, line_ids)
+        if pg:
+            locked = sorted(set(line_ids) | fam.owner_ids)
+            fx.select_in("SELECT id FROM lines WHERE id IN ({in}) ORDER BY id FOR UPDATE", locked)
+            # what we read before the lock may have changed while we waited: read it again
+            line_rows = {m: (lid, fx.parse_dt(pe), ver) for lid, m, pe, ver in fx.select_in(select_lines, msisdns)}
+            fam = _load_family(fx, line_ids)
+            late = sorted(fam.owner_ids - set(locked))  # a group formed meanwhile (rare): lock its owner too
+            if late:
+                fx.select_in("SELECT id FROM lines WHERE id IN ({in}) ORDER BY id FOR UPDATE", late)
+        seen = {r[0] for r in fx.select_in("SELECT event_id FROM usage_records WHERE event_id IN ({in})",
+                                           [ev.event_id for ev in events])}
         all_ids = sorted(set(line_ids) | fam.owner_ids)
 
         # -- period rollovers due for these lines (rare: once a month per line)
@@ -238,6 +245,7 @@ def _ingest_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, ca
         note_rows: list[tuple] = []
         sms_rows: list[tuple] = []
         fee_rows: list[tuple] = []
+        pool_draws: dict[tuple[int, int], int] = {}
         dt = fx.dt
         ingested = dt(now)
         for ev in events:
@@ -281,6 +289,9 @@ def _ingest_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, ca
                 for dr in decision.draws:
                     for n in _bucket_notes(dr.bucket, ev.started_at):
                         note_rows.append((n["line_id"], n["kind"], n["text_ru"], n["text_en"], at))
+                    if dr.bucket.line_id != line.id:  # a member drawing from the owner's pool
+                        key = (dr.bucket.id, line.id)
+                        pool_draws[key] = pool_draws.get(key, 0) + dr.amount
             drawn = decision.drawn_json()
             usage_rows.append((
                 ev.event_id, line.id, ev.kind, ev.direction, ev.peer, at, ev.duration_s, ev.bytes, ev.zone,
@@ -296,6 +307,10 @@ def _ingest_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, ca
                   bonus_rows)
         fx.insert("notifications", ("line_id", "kind", "text_ru", "text_en", "created_at"), note_rows)
         fx.insert("sms_messages", ("to_msisdn", "sender", "text", "created_at"), sms_rows)
+        if pool_draws:
+            fx.executemany("INSERT INTO pool_draws (bucket_id, line_id, used) VALUES ({ph}, {ph}, {ph}) "
+                           "ON CONFLICT (bucket_id, line_id) DO UPDATE SET used = pool_draws.used + excluded.used",
+                           [(b, ln, used) for (b, ln), used in sorted(pool_draws.items())])
         dirty = {b.id: b for s in snaps.values() for kind in s.buckets.values() for b in kind if b.dirty}
         if dirty:
             fx.update_many("buckets", (("used", "bigint"), ("notified_80", "boolean"), ("notified_100", "boolean")),
@@ -372,10 +387,6 @@ def _load_family(fx: FastSQL, line_ids: list[int]) -> _Family:
         fam.group_of[lid] = gid
         fam.members_of_group[gid].append(lid)
         fam.quotas[lid] = (qm, qs, qk)
-    if not fx.sqlite:  # members draw from the owner's pool: hold the owners' rows too
-        owners = sorted(fam.owner_ids - set(line_ids))
-        if owners:
-            fx.select_in("SELECT id FROM lines WHERE id IN ({in}) ORDER BY id FOR UPDATE", owners)
     return fam
 
 

@@ -9,11 +9,13 @@ text), so both paths read each other's rows.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 _DT_TEXT: dict[datetime, str] = {}  # events share their second often: formatting is memoised
 
@@ -59,14 +61,24 @@ class FastSQL:
     def placeholders(self, n: int) -> str:
         return ", ".join([self.ph] * n)
 
-    def select(self, sql: str, params: Sequence = ()) -> list[tuple]:
-        """`sql` uses {ph} for each parameter and {ids} for an IN list filled from params."""
+    @contextlib.contextmanager
+    def _cursor(self, statement: str, params=None):
+        """A raw cursor whose driver errors come out as SQLAlchemy's (IntegrityError, OperationalError…),
+        so the retry logic sees deadlocks and unique violations the same way on every path."""
         cur = self.conn.connection.driver_connection.cursor()
         try:
-            cur.execute(sql.replace("{ph}", self.ph), tuple(params))
-            return cur.fetchall()
+            yield cur
+        except self.conn.dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance(statement, params, exc, self.conn.dialect.loaded_dbapi.Error) from exc
         finally:
             cur.close()
+
+    def select(self, sql: str, params: Sequence = ()) -> list[tuple]:
+        """`sql` uses {ph} for each parameter."""
+        sql = sql.replace("{ph}", self.ph)
+        with self._cursor(sql, params) as cur:
+            cur.execute(sql, tuple(params))
+            return cur.fetchall()
 
     def select_in(self, sql: str, ids: Sequence, extra: Sequence = (), chunk: int = 900) -> list[tuple]:
         """Run `sql` with `IN ({in})` over `ids` ({ph} for `extra` params after it). On PostgreSQL it
@@ -91,13 +103,10 @@ class FastSQL:
             sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({self.placeholders(len(columns))})"
             self.executemany(sql, rows)
             return
-        cur = self.conn.connection.driver_connection.cursor()
-        try:
-            with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        finally:
-            cur.close()
+        sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        with self._cursor(sql) as cur, cur.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
 
     def update_many(self, table: str, columns: Sequence[tuple[str, str]], rows: list[Sequence],
                     increment: str | None = None) -> None:
@@ -121,8 +130,6 @@ class FastSQL:
                     f"WHERE t.id = v.id RETURNING t.id", cols)
 
     def executemany(self, sql: str, rows: list[Sequence]) -> None:
-        cur = self.conn.connection.driver_connection.cursor()
-        try:
-            cur.executemany(sql.replace("{ph}", self.ph), rows)
-        finally:
-            cur.close()
+        sql = sql.replace("{ph}", self.ph)
+        with self._cursor(sql) as cur:
+            cur.executemany(sql, rows)

@@ -75,6 +75,20 @@ class LiveHub:
                 if self._events.get(line_id) is ev and not ev.is_set():
                     self._events.pop(line_id, None)
 
+    async def wait_any(self, line_ids: list[int], timeout: float) -> bool:
+        """Wait until any of the lines changes (True) or the timeout passes (False)."""
+        if not line_ids:
+            await asyncio.sleep(timeout)
+            return False
+        tasks = [asyncio.ensure_future(self.wait(i, timeout)) for i in set(line_ids)]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            return any(t.result() for t in done)
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
     def watched_lines(self) -> int:
         return len(self._waiting)
 

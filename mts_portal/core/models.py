@@ -436,6 +436,18 @@ class FamilyMember(SQLModel, table=True):
     previous_tariff: str | None = Field(default=None, max_length=32)
 
 
+class PoolDraw(SQLModel, table=True):
+    """How much of a family pool bucket one member line has drawn (the owner's own use is the rest)."""
+
+    __tablename__ = "pool_draws"
+    __table_args__ = (UniqueConstraint("bucket_id", "line_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    bucket_id: int = Field(foreign_key="buckets.id", index=True)
+    line_id: int = Field(foreign_key="lines.id", index=True)
+    used: int = _big(default=0)
+
+
 # ---------------------------------------------------------------- access
 
 

@@ -103,6 +103,12 @@ def phone_panel() -> rx.Component:
                 ),
                 rx.text(UiState.t["phone.empty"], size="2", color="var(--gray-11)"),
             ),
+            rx.form(rx.hstack(
+                rx.input(name="text", placeholder=UiState.t["phone.reply"] + " (MTS)…", id="phone-reply-text",
+                         width="100%"),
+                rx.button(rx.icon("send", size=16), type="submit", variant="soft", id="phone-reply-send",
+                          aria_label=UiState.t["phone.reply"]), width="100%"),
+                on_submit=PhoneState.reply, reset_on_submit=True, width="100%"),
             spacing="3", width="100%",
         ),
         id="phone-panel", max_width="420px",

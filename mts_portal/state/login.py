@@ -181,6 +181,26 @@ class PhoneState(UiState):
         self.number = str(value)[:24]
 
     @rx.event
+    async def reply(self, form: dict):
+        """Demo: answer the service's SMS from this phone (e.g. «Да» to a family invitation)."""
+        if not get_settings().demo:
+            return
+        try:
+            msisdn = auth.normalize_msisdn(self.number)
+        except DomainError as exc:
+            self.error = self._msg(exc)
+            return
+        text = str(form.get("text", ""))[:160]
+        from mts_portal.core import family
+
+        try:
+            await write(lambda s: family.sms_reply(s, msisdn, text, runtime.now()))
+        except DomainError as exc:
+            self.error = self._msg(exc)
+            return
+        return PhoneState.refresh
+
+    @rx.event
     async def show(self, form: dict):
         self.number = str(form.get("number", ""))
         return PhoneState.refresh

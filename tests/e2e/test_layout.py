@@ -11,7 +11,7 @@ from tests.e2e.pages.login import LoginPage
 pytestmark = pytest.mark.e2e
 
 ROUTES = ["/", "/money", "/tariffs", "/services", "/internet", "/roaming", "/bonus", "/detail", "/notifications",
-          "/sms", "/numbers", "/settings", "/support"]
+          "/family", "/sms", "/numbers", "/settings", "/support"]
 
 
 def test_no_page_is_wider_than_a_phone(portal, phone_context):

@@ -1,0 +1,261 @@
+"""«МЫ МТС»: the owner manages members and quotas and sees each member's usage live;
+a member sees only their own share and who pays; invitations are accepted here too."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import reflex as rx
+from sqlalchemy import select
+
+from mts_portal.core import auth, family, runtime
+from mts_portal.core.errors import DomainError
+from mts_portal.core.live import HUB
+from mts_portal.core.models import FamilyGroup, FamilyMember, Line
+from mts_portal.core.money import KB_PER_GB, format_amount
+from mts_portal.i18n import add, tr
+from mts_portal.state.base import SessionState, query, write
+
+add({
+    "family.title": ("МЫ МТС", "MY MTS family"),
+    "family.none": ("Делитесь минутами, SMS и интернетом с близкими: подключите тариф «МЫ МТС» — до 5 участников, "
+                    "50 ₽ в месяц за каждого.", "Share minutes, SMS and data with your family on MY MTS: up to 5 "
+                    "members, 50 ₽ a month each."),
+    "family.to_tariffs": ("Перейти к тарифам", "See tariffs"),
+    "family.pool": ("Общий пакет", "Shared bundle"),
+    "family.left": ("осталось", "left"),
+    "family.of": ("из", "of"),
+    "family.you": ("Вы (владелец)", "You (owner)"),
+    "family.members": ("Участники", "Members"),
+    "family.no_members": ("Пока никого: пригласите до 5 номеров МТС.", "Nobody yet: invite up to 5 MTS numbers."),
+    "family.pending": ("ждём согласия", "waiting for consent"),
+    "family.shared": ("из общего пакета", "from the shared bundle"),
+    "family.quota": ("лимит", "limit"),
+    "family.used": ("израсходовано", "used"),
+    "family.set_quota": ("Лимиты", "Limits"),
+    "family.quota_title": ("Лимиты участника", "Member's limits"),
+    "family.quota_hint": ("Пустое поле — участник пользуется общим пакетом без лимита.",
+                          "Leave empty: the member uses the shared bundle without a limit."),
+    "family.minutes": ("Минуты", "Minutes"),
+    "family.sms": ("SMS", "SMS"),
+    "family.gb": ("Интернет, ГБ", "Data, GB"),
+    "family.remove": ("Исключить", "Remove"),
+    "family.remove_q": ("Исключить участника?", "Remove the member?"),
+    "family.remove_d": ("Неизрасходованная доля вернётся в общий пакет, участник перейдёт на «Минимум».",
+                        "The unused share returns to the bundle; the member moves to Minimum."),
+    "family.cancel_invite": ("Отменить приглашение", "Cancel the invitation"),
+    "family.invite": ("Пригласить", "Invite"),
+    "family.invite_hint": ("Участнику придёт SMS: он соглашается ответом «Да» или в своём личном кабинете. "
+                           "Вы платите 50 ₽ в месяц за участника.",
+                           "The member gets an SMS and agrees by replying «Да» or in their own account. "
+                           "You pay 50 ₽ a month per member."),
+    "family.invited": ("Приглашение отправлено", "Invitation sent"),
+    "family.saved": ("Лимиты сохранены", "Limits saved"),
+    "family.removed": ("Участник исключён", "Member removed"),
+    "family.member_of": ("Вы в группе «МЫ МТС». Платит владелец:", "You are in a MY MTS group. Paid by:"),
+    "family.your_share": ("Ваша доля", "Your share"),
+    "family.leave": ("Выйти из группы", "Leave the group"),
+    "family.leave_q": ("Выйти из группы «МЫ МТС»?", "Leave the MY MTS group?"),
+    "family.leave_d": ("Вы перейдёте на тариф «Минимум».", "You will move to the Minimum tariff."),
+    "family.left_ok": ("Вы вышли из группы", "You left the group"),
+    "family.invitation": ("Приглашение в «МЫ МТС» от", "MY MTS invitation from"),
+    "family.accept": ("Принять", "Accept"),
+    "family.decline": ("Отклонить", "Decline"),
+    "family.joined": ("Вы в группе «МЫ МТС»", "You joined MY MTS"),
+    "family.fee": ("Участник — 50 ₽ в месяц", "50 ₽ a month per member"),
+})
+
+KIND_KEYS = {"voice": "family.minutes", "sms": "family.sms", "data": "family.gb"}
+
+
+@dataclass
+class ShareRow:
+    kind: str
+    label: str
+    used: str
+    quota: str
+    remaining: str
+    pct: int
+
+
+@dataclass
+class MemberRow:
+    id: str
+    msisdn: str
+    label: str
+    status: str
+    shares: list[ShareRow]
+    quota_minutes: str
+    quota_sms: str
+    quota_gb: str
+
+
+def _share_row(sh, lang: str, quota_text: str | None = None) -> ShareRow:
+    quota = quota_text or (format_amount(sh.quota, sh.unit, lang) if sh.quota is not None else
+                           tr("family.shared", lang))
+    total = sh.quota if sh.quota else sh.used + sh.remaining
+    pct = max(0, min(100, sh.used * 100 // total)) if total else 0
+    return ShareRow(sh.kind, tr(KIND_KEYS[sh.kind], lang).split(",")[0], format_amount(sh.used, sh.unit, lang),
+                    quota, format_amount(sh.remaining, sh.unit, lang), pct)
+
+
+class FamilyState(SessionState):
+    role: str = "none"
+    owner_label: str = ""
+    pool: list[ShareRow] = []
+    owner_use: list[ShareRow] = []
+    members: list[MemberRow] = []
+    invitations: list[dict[str, str]] = []
+    invite_error: str = ""
+    quota_open: bool = False
+    quota_member: str = ""
+    quota_label: str = ""
+    quota_values: dict[str, str] = {}
+    quota_error: str = ""
+    _watch: list[int] = []
+
+    async def _reload(self, info: auth.SessionInfo) -> None:
+        lang, now = self._lang(), runtime.now()
+
+        def fn(s):
+            v = family.view(s, info, info.selected_msisdn, now)
+            lines = [info.selected_line_id]
+            if v.role == "owner":
+                group = s.exec(select(FamilyGroup).where(FamilyGroup.owner_line_id == info.selected_line_id)) \
+                    .scalars().first()
+                if group is not None:
+                    lines += list(s.exec(select(FamilyMember.line_id).where(
+                        FamilyMember.group_id == group.id, FamilyMember.status.in_(("active", "pending"))))
+                        .scalars())
+            elif v.role == "member":
+                lines.append(s.exec(select(Line.id).where(Line.msisdn == v.owner_msisdn)).scalar_one())
+            return v, lines
+
+        v, lines = await query(fn)
+        self._watch = lines
+        self.role = v.role
+        self.owner_label = auth.format_msisdn(v.owner_msisdn) if v.owner_msisdn else ""
+        self.pool = [_share_row(sh, lang, format_amount(sh.quota, sh.unit, lang)) for sh in v.pool]
+        self.owner_use = [_share_row(sh, lang) for sh in v.owner_use]
+        self.members = [MemberRow(
+            id=str(m.member_id), msisdn=m.msisdn, label=auth.format_msisdn(m.msisdn), status=m.status,
+            shares=[_share_row(sh, lang) for sh in m.shares],
+            quota_minutes=next((str(sh.quota) for sh in m.shares if sh.kind == "voice" and sh.quota is not None), ""),
+            quota_sms=next((str(sh.quota) for sh in m.shares if sh.kind == "sms" and sh.quota is not None), ""),
+            quota_gb=next((f"{sh.quota / KB_PER_GB:g}" for sh in m.shares if sh.kind == "data" and sh.quota is not None),
+                          ""),
+        ) for m in v.members]
+        self.invitations = [{"id": str(mid), "owner": auth.format_msisdn(owner)} for mid, owner in v.invitations]
+
+    @rx.event
+    async def load(self):
+        info = await self._begin()
+        if info is None:
+            return await self._gone()
+        self.invite_error = ""
+        self.quota_open = False
+        await self._reload(info)
+        return FamilyState.watch
+
+    @rx.event(background=True)
+    async def watch(self):
+        """Live: wake when the owner's pool or any member's share changes, reload the view."""
+        async with self:
+            token = self._token()
+        while True:
+            async with self:
+                lines = list(self._watch)
+            changed = await HUB.wait_any(lines, 10.0)
+            alive = await write(lambda s: auth.validate_session(session=s, token=token, now=runtime.now(),
+                                                                touch_it=False))
+            if alive is None:
+                yield FamilyState.leave_page
+                return
+            if changed:
+                async with self:
+                    await self._reload(alive)
+
+    @rx.event
+    async def leave_page(self):
+        return await self._gone()
+
+    async def _do(self, fn, ok_key: str | None = None):
+        info = await self._session()
+        if info is None:
+            return await self._gone()
+        try:
+            await write(lambda s: fn(s, info))
+        except DomainError as exc:
+            return rx.toast.error(self._msg(exc))
+        await self._reload(info)
+        return rx.toast.success(self.t[ok_key]) if ok_key else None
+
+    @rx.event
+    async def invite(self, form: dict):
+        info = await self._session()
+        if info is None:
+            return await self._gone()
+        who = str(form.get("msisdn", ""))
+        try:
+            await write(lambda s: family.invite(s, info, info.selected_msisdn, who, runtime.now()))
+        except DomainError as exc:
+            self.invite_error = self._msg(exc)
+            return
+        self.invite_error = ""
+        await self._reload(info)
+        return rx.toast.success(self.t["family.invited"])
+
+    @rx.event
+    def open_quota(self, member_id: str):
+        m = next((m for m in self.members if m.id == member_id), None)
+        if m is None:
+            return
+        self.quota_member = member_id
+        self.quota_label = m.label
+        self.quota_values = {"minutes": m.quota_minutes, "sms": m.quota_sms, "gb": m.quota_gb}
+        self.quota_error = ""
+        self.quota_open = True
+
+    @rx.event
+    def set_quota_open(self, value: bool):
+        self.quota_open = bool(value)
+
+    @rx.event
+    async def save_quota(self, form: dict):
+        info = await self._session()
+        if info is None:
+            return await self._gone()
+        member_id = self.quota_member
+        try:
+            await write(lambda s: family.set_quotas(s, info, info.selected_msisdn, member_id, form.get("minutes"),
+                                                    form.get("sms"), form.get("gb"), runtime.now()))
+        except DomainError as exc:
+            self.quota_error = self._msg(exc)
+            return
+        self.quota_open = False
+        await self._reload(info)
+        return rx.toast.success(self.t["family.saved"])
+
+    @rx.event
+    async def remove(self, member_id: str):
+        return await self._do(lambda s, info: family.remove_member(s, info, info.selected_msisdn, member_id,
+                                                                   runtime.now()), "family.removed")
+
+    @rx.event
+    async def cancel_invite(self, member_id: str):
+        return await self._do(lambda s, info: family.cancel_invite(s, info, info.selected_msisdn, member_id,
+                                                                   runtime.now()))
+
+    @rx.event
+    async def accept(self, member_id: str):
+        return await self._do(lambda s, info: family.accept(s, info, member_id, runtime.now()), "family.joined")
+
+    @rx.event
+    async def decline(self, member_id: str):
+        return await self._do(lambda s, info: family.decline(s, info, member_id, runtime.now()))
+
+    @rx.event
+    async def leave(self):
+        return await self._do(lambda s, info: family.leave(s, info, info.selected_msisdn, runtime.now()),
+                              "family.left_ok")
+
