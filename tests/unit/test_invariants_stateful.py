@@ -1,6 +1,7 @@
 """DESIGN §5 invariants under random sequences (Hypothesis stateful testing):
 usage events (with duplicates and malformed ones), top-ups (with replayed keys),
-option changes, tariff switches and clock moves across period boundaries.
+option changes, tariff switches, family joins / quotas / removals, and clock moves
+across period boundaries.
 
 After every step: balance = sum of ledger, charged total and bonus points agree
 with their ledgers, no bucket below zero or over its total, each event_id rated
@@ -47,7 +48,7 @@ class Invariants(RuleBasedStateMachine):
         self.now = T0
         make_line(self.engine, MSISDNS[0], "minimum", balance=seed_balance, now=T0)
         make_line(self.engine, MSISDNS[1], "smart", balance=seed_balance // 2, now=T0)
-        make_line(self.engine, MSISDNS[2], "tarifische", balance=0, now=T0)
+        make_line(self.engine, MSISDNS[2], "my_mts", balance=seed_balance + 150_000, now=T0)
         self.sent_ids: list[str] = []
         self.reported_event_money = 0
         self.seq = 0
@@ -124,6 +125,64 @@ class Invariants(RuleBasedStateMachine):
         def fn(s):
             line = billing.get_line_for_update(s, msisdn)
             billing.switch_tariff(session=s, line=line, new_code=tariff, now=self.now)
+
+        try:
+            transact(self.engine, fn)
+        except DomainError:
+            pass
+
+    def _owner_info(self, s):
+        from mts_portal.core import auth
+
+        owner = s.exec(select(Line).where(Line.msisdn == MSISDNS[2])).scalars().one()
+        return owner, auth.SessionInfo(0, owner.account_id, owner.id, owner.id, owner.msisdn, owner.msisdn, T0, T0,
+                                       False)
+
+    @rule(member=st.sampled_from(MSISDNS[:2]))
+    def family_join(self, member):
+        from mts_portal.core import family
+
+        def fn(s):
+            owner, _ = self._owner_info(s)
+            line = s.exec(select(Line).where(Line.msisdn == member)).scalars().one()
+            family.enrol(s, owner, line, self.now)
+
+        try:
+            transact(self.engine, fn)
+        except DomainError:
+            pass
+
+    @rule(member=st.sampled_from(MSISDNS[:2]), minutes=st.sampled_from(["", "0", "30", "400"]),
+          gb=st.sampled_from(["", "0", "0.5", "3", "60"]))
+    def family_quota(self, member, minutes, gb):
+        from mts_portal.core import family
+        from mts_portal.core.models import FamilyMember
+
+        def fn(s):
+            owner, info = self._owner_info(s)
+            line = s.exec(select(Line).where(Line.msisdn == member)).scalars().one()
+            m = s.exec(select(FamilyMember).where(FamilyMember.line_id == line.id,
+                                                  FamilyMember.status == "active")).scalars().first()
+            if m is not None:
+                family.set_quotas(s, info, owner.msisdn, m.id, minutes, "", gb, self.now)
+
+        try:
+            transact(self.engine, fn)
+        except DomainError:
+            pass
+
+    @rule(member=st.sampled_from(MSISDNS[:2]))
+    def family_remove(self, member):
+        from mts_portal.core import family
+        from mts_portal.core.models import FamilyMember
+
+        def fn(s):
+            owner, info = self._owner_info(s)
+            line = s.exec(select(Line).where(Line.msisdn == member)).scalars().one()
+            m = s.exec(select(FamilyMember).where(FamilyMember.line_id == line.id,
+                                                  FamilyMember.status == "active")).scalars().first()
+            if m is not None:
+                family.remove_member(s, info, owner.msisdn, m.id, self.now)
 
         try:
             transact(self.engine, fn)
