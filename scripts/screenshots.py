@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1440, "height": 900}}
-PAGES = ["/", "/money", "/tariffs", "/services", "/internet", "/roaming", "/bonus", "/detail", "/family",
+PAGES = ["/login", "/", "/money", "/tariffs", "/services", "/internet", "/roaming", "/bonus", "/detail", "/family",
          "/notifications", "/sms", "/numbers", "/settings", "/support"]
 
 
@@ -65,17 +65,24 @@ def main() -> None:
         for size, viewport in SIZES.items():
             ctx = browser.new_context(viewport=viewport, locale="ru-RU")
             page = ctx.new_page()
+            if "/login" in args.pages:
+                page.goto(args.url + "/login")
+                page.locator("#login-phone").fill(msisdn)
+                page.wait_for_timeout(700)
+                page.screenshot(path=str(out / f"login-{size}.png"), full_page=size == "desktop")
+                print(f"login-{size}.png")
             login(page, args.url, msisdn)
             if args.lang == "en":
                 page.locator("#lang-toggle").click()
-            for route in args.pages:
+            for route in (r for r in args.pages if r != "/login"):
                 page.goto(args.url + route)
                 page.wait_for_load_state("networkidle")
                 page.locator("#page-loading").wait_for(state="detached", timeout=15000)
                 page.wait_for_timeout(700)
                 name = "home" if route == "/" else route.strip("/")
                 suffix = "" if args.lang == "ru" else "-en"
-                page.screenshot(path=str(out / f"{name}-{size}{suffix}.png"), full_page=True)
+                # a phone shows one screen (the fixed tab bar would sit mid-page in a full capture)
+                page.screenshot(path=str(out / f"{name}-{size}{suffix}.png"), full_page=size == "desktop")
                 print(f"{name}-{size}{suffix}.png")
             ctx.close()
         browser.close()

@@ -35,7 +35,8 @@ def cmd_seed(args) -> int:
           f"({result.lines / max(result.seconds, 1e-9):.0f} lines/s)")
     print(f"demo logins (password for each: {DEMO_PASSWORD}, or a code from the demo phone panel):")
     for d in result.demo:
-        extra = f" (+{len(d['lines']) - 1} more number)" if len(d["lines"]) > 1 else ""
+        n = len(d['lines']) - 1
+        extra = f" (+{n} more number{'s' if n > 1 else ''})" if n else ""
         print(f"  {d['label']}: {format_msisdn(d['msisdn'])}  {d['tariff']:<11} {d['holder']}{extra}")
     return 0
 
