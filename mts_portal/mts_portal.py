@@ -31,6 +31,9 @@ from mts_portal.state.tariffs import TariffsState
 app = rx.App(
     api_transformer=api,
     html_lang="ru",
+    # top-centre: on a phone the bottom edge holds the tab bar and the page's last controls,
+    # which a bottom toast would cover (and a hovered toast never times out)
+    toaster=rx.toast.provider(position="top-center", close_button=True),
     head_components=[
         rx.el.meta(name="theme-color", content="#E30611"),
         rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),

@@ -43,11 +43,14 @@ def empty_note(text: rx.Var) -> rx.Component:
 
 
 def confirm_button(label, question, details, on_confirm, id_: str | rx.Var, *, color: str = "red",
-                   variant: str = "solid", confirm_label=None, size: str = "2", disabled=False) -> rx.Component:
-    """A button that asks first (every money-spending or destructive action confirms)."""
+                   variant: str = "solid", confirm_label=None, size: str = "2", disabled=False,
+                   on_open=None) -> rx.Component:
+    """A button that asks first (every money-spending or destructive action confirms). `on_open` runs
+    when the question opens: it starts one request, so a double click inside it acts once."""
+    trigger_props = {"on_click": on_open} if on_open is not None else {}
     return rx.alert_dialog.root(
         rx.alert_dialog.trigger(rx.button(label, size=size, color_scheme=color, variant=variant, id=id_,
-                                          disabled=disabled)),
+                                          disabled=disabled, **trigger_props)),
         rx.alert_dialog.content(
             rx.alert_dialog.title(question),
             rx.alert_dialog.description(details, size="2"),

@@ -541,6 +541,13 @@ class OptionResult:
 ADDON_CATEGORY = "addon"
 
 
+def _product(catalog: Catalog, code: str):
+    product = catalog.products.get(code)
+    if product is None:
+        raise Invalid(f"code: unknown service or option {code!r}", f"Неизвестная услуга {code!r}")
+    return product
+
+
 def option_connect_price(product, now: datetime) -> int:
     """What connecting costs right now (before any bonus payment)."""
     if product.category == ADDON_CATEGORY or product.fee_unit == "once":
@@ -565,9 +572,7 @@ def connect_option(
 ) -> OptionResult:
     """Connect a service/option or buy an add-on. Money first: it is refused if not covered."""
     catalog = catalog or default_catalog()
-    product = catalog.products.get(code)
-    if product is None:
-        raise Invalid(f"code: unknown service or option {code!r}", f"Неизвестная услуга {code!r}")
+    product = _product(catalog, code)
     if not product.public:
         raise Invalid(f"code: {code} cannot be connected", f"Услугу {code} нельзя подключить")
     rollover_line(session=session, line=line, now=now, catalog=catalog)
@@ -642,9 +647,7 @@ def connect_option(
 def disconnect_option(*, session: Session, line: Line, code: str, now: datetime,
                       catalog: Catalog | None = None) -> OptionResult:
     catalog = catalog or default_catalog()
-    product = catalog.products.get(code)
-    if product is None:
-        raise Invalid(f"code: unknown service or option {code!r}", f"Неизвестная услуга {code!r}")
+    product = _product(catalog, code)
     if product.category == ADDON_CATEGORY:
         raise Conflict(f"{code} is a bought package and cannot be disconnected",
                        "Пакет уже куплен: он действует до конца срока")

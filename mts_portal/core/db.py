@@ -110,12 +110,18 @@ def read_session(engine: Engine) -> Iterator[Session]:
         yield session
 
 
-@contextlib.contextmanager
-def write_session(engine: Engine) -> Iterator[Session]:
-    """A session whose transaction takes SQLite's write lock at BEGIN; commits on success."""
+def write_connection(engine: Engine) -> Connection:
+    """A connection whose transactions take SQLite's write lock at BEGIN (BEGIN IMMEDIATE)."""
     conn = engine.connect()
     if is_sqlite(engine):
         conn = conn.execution_options(sqlite_immediate=True)
+    return conn
+
+
+@contextlib.contextmanager
+def write_session(engine: Engine) -> Iterator[Session]:
+    """A session whose transaction takes SQLite's write lock at BEGIN; commits on success."""
+    conn = write_connection(engine)
     try:
         with Session(bind=conn, expire_on_commit=False) as session:
             try:
@@ -168,9 +174,7 @@ def transact(engine: Engine, fn: Callable[[Session], T], *, keep_on: tuple[type[
     """
 
     def attempt() -> T:
-        conn = engine.connect()
-        if is_sqlite(engine):
-            conn = conn.execution_options(sqlite_immediate=True)
+        conn = write_connection(engine)
         try:
             with Session(bind=conn, expire_on_commit=False) as session:
                 try:

@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from alembic import command
 from mts_portal.core.catalog import sync_catalog
-from mts_portal.core.db import get_engine, is_sqlite
+from mts_portal.core.db import get_engine, is_sqlite, write_connection
 from mts_portal.core.settings import PROJECT_DIR
 
 log = logging.getLogger(__name__)
@@ -54,9 +54,7 @@ def migrate(engine: Engine | None = None) -> None:
                     _write_catalog(engine)
             _done.add(key)
             return
-        conn = engine.connect()
-        if is_sqlite(engine):
-            conn = conn.execution_options(sqlite_immediate=True)
+        conn = write_connection(engine)
         try:
             with conn.begin():
                 if not is_sqlite(engine):
@@ -74,10 +72,7 @@ def migrate(engine: Engine | None = None) -> None:
 
 
 def _write_catalog(engine: Engine) -> None:
-    conn = engine.connect()
-    if is_sqlite(engine):
-        conn = conn.execution_options(sqlite_immediate=True)
-    with conn, conn.begin(), Session(bind=conn) as session:
+    with write_connection(engine) as conn, conn.begin(), Session(bind=conn) as session:
         sync_catalog(session)
         session.flush()
 

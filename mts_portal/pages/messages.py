@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from mts_portal.components.layout import RED, card, page_frame, section_title
-from mts_portal.components.widgets import empty_note
+from mts_portal.components.widgets import confirm_button, empty_note
 from mts_portal.core.support import SHOPS
 from mts_portal.state.base import UiState
 from mts_portal.state.messages import MailboxState, NotificationsState, SmsState, SupportState
@@ -53,15 +53,7 @@ def sms_page() -> rx.Component:
                                               width="100%")),
             rx.cond(s.result != "", rx.callout(s.result, color_scheme="green", icon="circle-check", id="sms-result",
                                                width="100%")),
-            rx.alert_dialog.root(
-                rx.alert_dialog.trigger(rx.button(T["sms.send"], id="sms-send", on_click=s.prepare)),
-                rx.alert_dialog.content(
-                    rx.alert_dialog.title(T["sms.send_q"]),
-                    rx.alert_dialog.description(T["sms.hint"], size="2"),
-                    rx.flex(rx.alert_dialog.cancel(rx.button(T["cancel"], variant="soft", color_scheme="gray")),
-                            rx.alert_dialog.action(rx.button(T["confirm"], on_click=s.send, id="confirm-ok")),
-                            gap="12px", justify="end", margin_top="16px"),
-                    max_width="440px")),
+            confirm_button(T["sms.send"], T["sms.send_q"], T["sms.hint"], s.send, "sms-send", on_open=s.prepare),
             spacing="3", width="100%",
         )),
         title_key="sms.title",

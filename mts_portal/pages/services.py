@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from mts_portal.components.layout import RED, card, page_frame, section_title
-from mts_portal.components.widgets import bundle_meter, empty_note
+from mts_portal.components.widgets import bundle_meter, confirm_button, empty_note
 from mts_portal.state.base import UiState
 from mts_portal.state.services import BonusState, InternetState, RoamingState, ServicesState
 
@@ -13,21 +13,9 @@ T = UiState.t
 
 
 def ask(label, question, details, on_open, on_confirm, id_, color="red", variant="solid", size="2", disabled=False):
-    """A confirmed action whose opening starts one request (double clicks inside do it once)."""
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(rx.button(label, size=size, color_scheme=color, variant=variant, id=id_,
-                                          on_click=on_open, disabled=disabled)),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(question),
-            rx.alert_dialog.description(details, size="2"),
-            rx.flex(
-                rx.alert_dialog.cancel(rx.button(T["cancel"], variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(rx.button(T["confirm"], color_scheme=color, on_click=on_confirm,
-                                                 id="confirm-ok")),
-                gap="12px", justify="end", margin_top="16px"),
-            max_width="440px",
-        ),
-    )
+    """A confirmed paid action: opening it starts one request (double clicks inside do it once)."""
+    return confirm_button(label, question, details, on_confirm, id_, color=color, variant=variant, size=size,
+                          disabled=disabled, on_open=on_open)
 
 
 def product_row(state, p, with_toggle: bool = False) -> rx.Component:

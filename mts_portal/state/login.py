@@ -79,6 +79,20 @@ class LoginState(UiState):
         self.step = "phone"
         self.error = ""
 
+    def _refused(self, exc: DomainError) -> None:
+        self.busy = False
+        self.locked = isinstance(exc, Locked)
+        self.error = self._msg(exc)
+
+    async def _login(self, fn):
+        """Run a credential check; a refusal is shown (and counted), a grant becomes a session."""
+        try:
+            grant = await write(fn, keep_on=KEEP_FAILURES)
+        except DomainError as exc:
+            self._refused(exc)
+            return None
+        return rx.call_script(f"window.location.assign('/api/v1/session/establish?ticket={grant.ticket}')")
+
     @rx.event
     def change_number(self):
         self.step = "phone"
@@ -100,9 +114,7 @@ class LoginState(UiState):
             req = await write(lambda s: auth.request_code(session=s, msisdn=msisdn, purpose="login", client=client,
                                                           now=runtime.now()))
         except DomainError as exc:
-            self.busy = False
-            self.locked = isinstance(exc, Locked)
-            self.error = self._msg(exc)
+            self._refused(exc)
             return
         self._attempt_id = req.attempt_id
         self._msisdn = msisdn
@@ -125,16 +137,8 @@ class LoginState(UiState):
         self.busy = True
         yield
         attempt, msisdn, client = self._attempt_id, self._msisdn, self._client()
-        try:
-            grant = await write(lambda s: auth.login_with_code(session=s, attempt_id=attempt, msisdn=msisdn,
-                                                               code=code, client=client, now=runtime.now()),
-                                keep_on=KEEP_FAILURES)
-        except DomainError as exc:
-            self.busy = False
-            self.locked = isinstance(exc, Locked)
-            self.error = self._msg(exc)
-            return
-        yield rx.call_script(f"window.location.assign('/api/v1/session/establish?ticket={grant.ticket}')")
+        yield await self._login(lambda s: auth.login_with_code(session=s, attempt_id=attempt, msisdn=msisdn,
+                                                               code=code, client=client, now=runtime.now()))
 
     @rx.event
     async def submit_password(self, form: dict):
@@ -148,17 +152,8 @@ class LoginState(UiState):
         self.busy = True
         yield
         client = self._client()
-        try:
-            grant = await write(lambda s: auth.login_with_password(session=s, msisdn=msisdn, password=password,
-                                                                   client=client, now=runtime.now()),
-                                keep_on=KEEP_FAILURES)
-        except DomainError as exc:
-            self.busy = False
-            self.locked = isinstance(exc, Locked)
-            self.error = self._msg(exc)
-            return
-        yield rx.call_script(f"window.location.assign('/api/v1/session/establish?ticket={grant.ticket}')")
-
+        yield await self._login(lambda s: auth.login_with_password(session=s, msisdn=msisdn, password=password,
+                                                                   client=client, now=runtime.now()))
 
 class PhoneState(UiState):
     """Demo mode only: the SMS inbox of any number, so a demo can log in by code."""

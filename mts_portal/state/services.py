@@ -144,22 +144,27 @@ class ProductsMixin(rx.State, mixin=True):
         """Opening a confirmation starts one purchase: a double click inside it buys once."""
         self._buy_key = uuid.uuid4().hex
 
-    @rx.event
-    async def connect(self, code: str):
+    async def _spend(self, fn, ok: str | None = None):
+        """Run a paid action with the key of the confirmation that was opened; a repeat of the same
+        request (a double click) is silently the same result."""
         info = await self._session()
         if info is None:
             return await self._gone()
         key = self._buy_key or uuid.uuid4().hex
         try:
-            res = await write(lambda s: cabinet.connect(s, info, info.selected_msisdn, str(code), runtime.now(),
-                                                        request_key=key))
+            res = await write(lambda s: fn(s, info, key))
         except DomainError as exc:
             await self._reload(info)
             if exc.code == "duplicate_request":
-                return
+                return None
             return rx.toast.error(self._msg(exc))
         await self._reload(info)
-        return rx.toast.success(res.message_en if self._lang() == "en" else res.message_ru)
+        return rx.toast.success(ok or (res.message_en if self._lang() == "en" else res.message_ru))
+
+    @rx.event
+    async def connect(self, code: str):
+        return await self._spend(lambda s, info, key: cabinet.connect(s, info, info.selected_msisdn, str(code),
+                                                                      runtime.now(), request_key=key))
 
     @rx.event
     async def disconnect(self, code: str):
@@ -232,17 +237,6 @@ class BonusState(ProductsMixin, SessionState):
 
     @rx.event
     async def exchange(self, code: str):
-        info = await self._session()
-        if info is None:
-            return await self._gone()
-        key = self._buy_key or uuid.uuid4().hex
-        try:
-            await write(lambda s: bonus.exchange(s, info, info.selected_msisdn, str(code), runtime.now(),
-                                                 request_key=key))
-        except DomainError as exc:
-            await self._reload(info)
-            if exc.code == "duplicate_request":
-                return
-            return rx.toast.error(self._msg(exc))
-        await self._reload(info)
-        return rx.toast.success(self.t["bonus.exchanged"])
+        return await self._spend(lambda s, info, key: bonus.exchange(s, info, info.selected_msisdn, str(code),
+                                                                     runtime.now(), request_key=key),
+                                 self.t["bonus.exchanged"])
