@@ -36,7 +36,7 @@ fi
 want_bun="$(sha256sum tools/package.json | cut -c1-16)"
 if [[ ! -x tools/node_modules/.bin/bun || "$(cat .stamps/bun 2>/dev/null)" != "$want_bun" ]]; then
   log "installing bun from npm"
-  npm install --prefix tools --no-audit --no-fund --silent
+  npm install --prefix tools --no-audit --no-fund --loglevel=error
   echo "$want_bun" > .stamps/bun
 fi
 
