@@ -40,10 +40,17 @@ class Portal:
             body["account_id"] = account_id
         r = self.api.post("/api/v1/lines", json=body)
         assert r.status_code == 201, r.text
-        if balance_kopecks:
+        # `balance_kopecks` is what is left once the period's fee is paid (as tests/helpers.make_line),
+        # so a test does not depend on how much of the month the prorated fee covers
+        amount = balance_kopecks + r.json()["fees_owed_kopecks"]
+        part = 0
+        while amount > 0:  # one top-up is at most 15,000 ₽
+            chunk = min(amount, 1_500_000)
             r = self.api.post(f"/api/v1/lines/{msisdn}/topups",
-                              json={"amount_kopecks": balance_kopecks, "idempotency_key": f"seed-{msisdn}"})
+                              json={"amount_kopecks": chunk, "idempotency_key": f"seed-{msisdn}-{part}"})
             assert r.status_code == 200, r.text
+            amount -= chunk
+            part += 1
         return msisdn
 
     def summary(self, msisdn: str) -> dict:
@@ -58,6 +65,22 @@ class Portal:
         from datetime import timedelta
 
         target = self.now() + timedelta(**delta)
+        r = self.api.post("/api/v1/clock", json={"now": target.isoformat()})
+        assert r.status_code == 200, r.text
+
+    def pin_clock(self) -> None:
+        """Start every run on the same day of the month: the 10th of next month, 12:00 Moscow time.
+
+        The simulated clock only moves forward, so a fixed date is out of reach; a fixed day of the
+        month keeps prorations similar and keeps a test's clock moves (days, minutes) inside one period
+        whatever the date of the run."""
+        from datetime import datetime
+
+        from mts_portal.core.clock import MSK
+
+        now = self.now().astimezone(MSK)
+        year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
+        target = datetime(year, month, 10, 12, 0, tzinfo=MSK)
         r = self.api.post("/api/v1/clock", json={"now": target.isoformat()})
         assert r.status_code == 200, r.text
 
@@ -80,7 +103,9 @@ def portal(tmp_path_factory) -> Portal:
     work = tmp_path_factory.mktemp("portal")
     try:
         with portal_server(work) as (url, log_path):
-            yield Portal(url, work / "portal.db", log_path)
+            portal = Portal(url, work / "portal.db", log_path)
+            portal.pin_clock()
+            yield portal
     finally:
         ARTIFACTS.mkdir(exist_ok=True)
         if (work / "server.log").exists():
