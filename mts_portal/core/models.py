@@ -122,6 +122,7 @@ class Line(SQLModel, table=True):
     period_start: datetime = utc_field()  # the period whose fees/bundles were last processed
     period_end: datetime = utc_field()
     nbg_free_minutes_used: int = 0  # «Ноль без границ» free minutes this period
+    nbg_prev_free_minutes_used: int = 0  # the same for the previous period (late events, ≤ 7 days)
     low_balance_notified: bool = False
     call_forward_to: str | None = Field(default=None, max_length=11)
     call_forward_mode: str | None = Field(default=None, max_length=12)  # always|busy|no_answer
@@ -513,6 +514,8 @@ class LoginTicket(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     ticket_hash: str = Field(max_length=64, unique=True)
     line_id: int = Field(foreign_key="lines.id")
+    # hash of the pre-login nonce cookie of the browser that proved the login (login CSRF)
+    binding_hash: str | None = Field(default=None, max_length=64)
     created_at: datetime = utc_field()
     expires_at: datetime = utc_field()
     used_at: datetime | None = utc_field(nullable=True)

@@ -1,0 +1,31 @@
+"""«Ноль без границ» counter of the previous period; login tickets bound to their browser
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-12-01
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0002"
+down_revision: str | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("lines") as batch:
+        batch.add_column(sa.Column("nbg_prev_free_minutes_used", sa.Integer(), nullable=False,
+                                   server_default="0"))
+    with op.batch_alter_table("login_tickets") as batch:
+        batch.add_column(sa.Column("binding_hash", sa.String(length=64), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("login_tickets") as batch:
+        batch.drop_column("binding_hash")
+    with op.batch_alter_table("lines") as batch:
+        batch.drop_column("nbg_prev_free_minutes_used")
