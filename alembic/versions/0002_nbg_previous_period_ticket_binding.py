@@ -1,4 +1,5 @@
-"""«Ноль без границ» counter of the previous period; login tickets bound to their browser
+"""«Ноль без границ» counter of the previous period; login tickets bound to their browser;
+payments keep the balance they answered; bundle notices no longer kept per bucket
 
 Revision ID: 0002
 Revises: 0001
@@ -22,9 +23,20 @@ def upgrade() -> None:
                                    server_default="0"))
     with op.batch_alter_table("login_tickets") as batch:
         batch.add_column(sa.Column("binding_hash", sa.String(length=64), nullable=True))
+    with op.batch_alter_table("payments") as batch:
+        batch.add_column(sa.Column("balance_after_kopecks", sa.BigInteger(), nullable=True))
+    # 80 % / 100 % notices are decided on the whole of a kind's bundles as it is crossed (charging.py)
+    with op.batch_alter_table("buckets") as batch:
+        batch.drop_column("notified_80")
+        batch.drop_column("notified_100")
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("buckets") as batch:
+        batch.add_column(sa.Column("notified_100", sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch.add_column(sa.Column("notified_80", sa.Boolean(), nullable=False, server_default=sa.false()))
+    with op.batch_alter_table("payments") as batch:
+        batch.drop_column("balance_after_kopecks")
     with op.batch_alter_table("login_tickets") as batch:
         batch.drop_column("binding_hash")
     with op.batch_alter_table("lines") as batch:

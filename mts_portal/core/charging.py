@@ -41,7 +41,7 @@ from mts_portal.core.fastsql import FastSQL
 from mts_portal.core.models import (
     Line,
 )
-from mts_portal.core.rating import BucketState, LineSnapshot, apply, rate
+from mts_portal.core.rating import FUTURE_LIMIT, BucketState, LineSnapshot, apply, rate
 
 log = logging.getLogger(__name__)
 
@@ -136,28 +136,30 @@ def ingest(
     now: datetime,
     catalog: Catalog | None = None,
     on_committed: Callable[[set[int]], None] | None = None,
+    messages: dict[str, dict] | None = None,
 ) -> list[EventResult]:
-    """Rate and charge a batch. One result per raw event, in order."""
+    """Rate and charge a batch. One result per raw event, in order.
+
+    `messages` maps an event_id to the SMS it carries ({to_msisdn, sender, text}: an SMS sent from the
+    portal): it is delivered to the recipient's inbox in the same transaction, if and only if that event
+    is rated, so a message is never charged without being delivered, nor delivered twice."""
     catalog = catalog or default_catalog()
     results: list[EventResult | None] = [None] * len(raw_events)
     valid: list[tuple[int, Event]] = []
-    seen_in_batch: set[str] = set()
     for i, raw in enumerate(raw_events):
         ev = validate(raw)
         if isinstance(ev, str):
             eid = raw.get("event_id") if isinstance(raw, dict) else None
             results[i] = EventResult(eid if isinstance(eid, str) else None, "rejected", reason=ev)
-        elif ev.event_id in seen_in_batch:
-            results[i] = EventResult(ev.event_id, "duplicate", reason="event_id repeated in this batch")
         else:
-            seen_in_batch.add(ev.event_id)
             valid.append((i, ev))
     if valid:
         attempt = 0
         while True:
             attempt += 1
             try:
-                outcome = with_retries(lambda: _locked_tx(engine, valid, now, catalog), what="ingest batch")
+                outcome = with_retries(lambda: _locked_tx(engine, valid, now, catalog, messages or {}),
+                                       what="ingest batch")
                 break
             except IntegrityError:
                 # Another process rated one of these event_ids between our check and our insert:
@@ -172,16 +174,18 @@ def ingest(
     return results  # type: ignore[return-value]
 
 
-def _locked_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, catalog: Catalog) -> BatchOutcome:
+def _locked_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, catalog: Catalog,
+               messages: dict[str, dict]) -> BatchOutcome:
     with _ingest_lock:
         try:
-            return _ingest_tx(engine, valid, now, catalog)
+            return _ingest_tx(engine, valid, now, catalog, messages)
         except BaseException:
             _cache_for(engine).clear()  # snapshots may hold this failed batch's changes
             raise
 
 
-def _ingest_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, catalog: Catalog) -> BatchOutcome:
+def _ingest_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, catalog: Catalog,
+               messages: dict[str, dict]) -> BatchOutcome:
     with write_session(engine) as session:
         conn = session.connection()
         fx = FastSQL(conn)
@@ -208,13 +212,25 @@ def _ingest_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, ca
                                            [ev.event_id for ev in events])}
         all_ids = sorted(set(line_ids) | fam.owner_ids)
 
-        # -- period rollovers due for these lines (rare: once a month per line)
-        due = sorted({lid for lid, pe, _ in line_rows.values() if pe <= now} | (fam.owner_ids - set(line_ids)))
+        # -- period rollovers due for these lines (rare: once a month per line). An event may start up to
+        #    5 minutes ahead of the clock, in a period the scheduler has not opened yet: open it for that line
+        #    (and for the family owner whose pool it draws) so the event finds the new period's bundles.
+        horizon = {lid: now for lid in all_ids}
+        for ev in events:
+            row = line_rows.get(ev.msisdn)
+            if row is not None and now < ev.started_at <= now + FUTURE_LIMIT and ev.started_at > horizon[row[0]]:
+                horizon[row[0]] = ev.started_at
+                gid = fam.group_of.get(row[0])
+                if gid is not None:
+                    owner = fam.owner_of_group[gid]
+                    horizon[owner] = max(horizon[owner], ev.started_at)
+        period_end_of = {lid: pe for lid, pe, _ in line_rows.values()}
+        due = sorted(lid for lid in all_ids if lid not in period_end_of or period_end_of[lid] <= horizon[lid])
         rolled = False
         if due:
-            for line in session.exec(select(Line).where(Line.id.in_(due), Line.period_end <= now)
-                                     .order_by(Line.id)).scalars().all():
-                rolled |= rollover_line(session=session, line=line, now=now, catalog=catalog) > 0
+            for line in session.exec(select(Line).where(Line.id.in_(due)).order_by(Line.id)).scalars().all():
+                if line.period_end <= horizon[line.id]:
+                    rolled |= rollover_line(session=session, line=line, now=horizon[line.id], catalog=catalog) > 0
             session.flush()
             session.expunge_all()
 
@@ -248,9 +264,13 @@ def _ingest_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, ca
         pool_draws: dict[tuple[int, int], int] = {}
         dt = fx.dt
         ingested = dt(now)
+        recorded: set[str] = set()  # event_ids recorded by this batch (a later copy is a duplicate)
         for ev in events:
             if ev.event_id in seen:
                 out.append(EventResult(ev.event_id, "duplicate", reason="event_id already rated"))
+                continue
+            if ev.event_id in recorded:
+                out.append(EventResult(ev.event_id, "duplicate", reason="event_id repeated in this batch"))
                 continue
             line = by_msisdn.get(ev.msisdn)
             if line is None:
@@ -260,6 +280,7 @@ def _ingest_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, ca
             if decision.status == "rejected":
                 out.append(EventResult(ev.event_id, "rejected", reason=decision.reason))
                 continue
+            recorded.add(ev.event_id)
             apply(decision, line)
             charged = 0
             at = dt(ev.started_at)
@@ -286,9 +307,13 @@ def _ingest_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, ca
                     for m in p.sms:
                         sms_rows.append((m["to_msisdn"], m["sender"], m["text"], at))
                     charged += c.amount_kopecks
-                for dr in decision.draws:
-                    for n in _bucket_notes(dr.bucket, ev.started_at):
+                carried = messages.get(ev.event_id)
+                if carried is not None:
+                    sms_rows.append((carried["to_msisdn"], carried["sender"], carried["text"], at))
+                if decision.draws:
+                    for n in _bundle_notes(decision, line, snaps, ev.started_at):
                         note_rows.append((n["line_id"], n["kind"], n["text_ru"], n["text_en"], at))
+                for dr in decision.draws:
                     if dr.bucket.line_id != line.id:  # a member drawing from the owner's pool
                         key = (dr.bucket.id, line.id)
                         pool_draws[key] = pool_draws.get(key, 0) + dr.amount
@@ -313,16 +338,16 @@ def _ingest_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, ca
                            [(b, ln, used) for (b, ln), used in sorted(pool_draws.items())])
         dirty = {b.id: b for s in snaps.values() for kind in s.buckets.values() for b in kind if b.dirty}
         if dirty:
-            fx.update_many("buckets", (("used", "bigint"), ("notified_80", "boolean"), ("notified_100", "boolean")),
-                           [(b.used, b.notified_80, b.notified_100, b.id) for b in dirty.values()])
+            fx.update_many("buckets", (("used", "bigint"),), [(b.used, b.id) for b in dirty.values()])
         changed = {s.id for s in snaps.values() if s.dirty} | {b.line_id for b in dirty.values()}
         if changed:
             rows = [snaps[i] for i in sorted(changed) if i in snaps]
             fx.update_many(
                 "lines", (("balance_kopecks", "bigint"), ("charged_total_kopecks", "bigint"), ("bonus_points", "integer"),
-                          ("nbg_free_minutes_used", "integer"), ("low_balance_notified", "boolean")),
+                          ("nbg_free_minutes_used", "integer"), ("nbg_prev_free_minutes_used", "integer"),
+                          ("low_balance_notified", "boolean")),
                 [(s.balance_kopecks, s.charged_total_kopecks, s.bonus_points, s.nbg_free_minutes_used,
-                  s.low_balance_notified, s.id) for s in rows], increment="version")
+                  s.nbg_prev_free_minutes_used, s.low_balance_notified, s.id) for s in rows], increment="version")
             fx.insert("change_log", ("line_id", "at"), [(i, ingested) for i in sorted(changed)])
         pending_cache = []
         for lid, snap in snaps.items():
@@ -345,16 +370,35 @@ LEDGER_COLUMNS = ("line_id", "amount_kopecks", "kind", "category", "cause_type",
                   "balance_after", "created_at")
 
 
-def _bucket_notes(b: BucketState, at: datetime) -> list[dict]:
-    if b.total <= 0:
-        return []
-    if not b.notified_100 and b.used >= b.total:
-        b.notified_100 = b.notified_80 = True
-        return [notify.bundle_used(b.line_id, b.kind, 100, 0, b.unit, at)]
-    if not b.notified_80 and b.used * 100 >= b.total * 80:
-        b.notified_80 = True
-        return [notify.bundle_used(b.line_id, b.kind, 80, b.total - b.used, b.unit, at)]
-    return []
+def _bundle_notes(decision, line: LineSnapshot, snaps: dict[int, LineSnapshot], at: datetime) -> list[dict]:
+    """80 % / 100 % notices, judged on all of a kind's bundles the line can use at `at` (add-ons, tariff
+    bundle, family share or pool) as this event crosses the mark. An event that crosses both marks at
+    once gets the 100 % notice only ("80 % used, 0 left" would say nothing).
+    A member drawing from the owner's pool moves the owner's figures too: the owner is told as well."""
+    drawn = {dr.bucket.id: dr.amount for dr in decision.draws}
+    kind = decision.draws[0].bucket.kind
+    unit = decision.draws[0].bucket.unit
+    notes = []
+    lines = [line]
+    for dr in decision.draws:
+        other = snaps.get(dr.bucket.line_id)
+        if other is not None and other is not line and other not in lines:
+            lines.append(other)
+    for who in lines:
+        total = after = taken = 0
+        for b in who.buckets[kind]:
+            if b.valid_from <= at < b.valid_until:
+                total += b.total
+                after += b.used
+                taken += drawn.get(b.id, 0)
+        if total <= 0 or taken <= 0:
+            continue
+        before = after - taken
+        if before < total <= after:
+            notes.append(notify.bundle_used(who.id, kind, 100, 0, unit, at))
+        elif before * 100 < total * 80 <= after * 100:
+            notes.append(notify.bundle_used(who.id, kind, 80, total - after, unit, at))
+    return notes
 
 
 @dataclass
@@ -396,7 +440,8 @@ def _load_snapshots(fx: FastSQL, line_ids: list[int], fam: _Family, now: datetim
         return {}
     rows = fx.select_in(
         "SELECT id, msisdn, status, tariff_code, balance_kopecks, charged_total_kopecks, bonus_points, "
-        "low_balance_notified, nbg_free_minutes_used, version FROM lines WHERE id IN ({in})", line_ids)
+        "low_balance_notified, nbg_free_minutes_used, nbg_prev_free_minutes_used, period_start, created_at, version "
+        "FROM lines WHERE id IN ({in})", line_ids)
     msisdn_of = {r[0]: r[1] for r in rows}
     extra = sorted(({lid for g in fam.members_of_group.values() for lid in g} | fam.owner_ids) - msisdn_of.keys())
     for lid, m in fx.select_in("SELECT id, msisdn FROM lines WHERE id IN ({in})", extra):
@@ -423,17 +468,18 @@ def _load_snapshots(fx: FastSQL, line_ids: list[int], fam: _Family, now: datetim
         fee_days[lid].add((code, fx.parse_day(day)))
     buckets_of: dict[int, list[BucketState]] = defaultdict(list)
     parse = fx.parse_dt
-    for (bid, lid, kind, unit, total, used, vf, vu, prio, source, product, n80, n100) in fx.select_in(
-            "SELECT id, line_id, kind, unit, total, used, valid_from, valid_until, priority, source, product_code, "
-            "notified_80, notified_100 FROM buckets WHERE line_id IN ({in}) AND valid_until > {ph}",
+    for (bid, lid, kind, unit, total, used, vf, vu, prio, source, product) in fx.select_in(
+            "SELECT id, line_id, kind, unit, total, used, valid_from, valid_until, priority, source, product_code "
+            "FROM buckets WHERE line_id IN ({in}) AND valid_until > {ph}",
             line_ids, (fx.dt(now - LOOKBACK),)):
         buckets_of[lid].append(BucketState(bid, lid, kind, unit, total, used, parse(vf), parse(vu), prio, source,
-                                           product, bool(n80), bool(n100)))
+                                           product))
 
     snaps: dict[int, LineSnapshot] = {}
     quota_index = {"voice": 0, "sms": 1, "data": 2}
     order = operator.attrgetter("priority", "valid_until", "id")
-    for (lid, msisdn, status, tariff_code, balance, charged_total, bonus, low, nbg, version) in rows:
+    for (lid, msisdn, status, tariff_code, balance, charged_total, bonus, low, nbg, nbg_prev, period_start,
+         created_at, version) in rows:
         by_kind: dict[str, list[BucketState]] = {"voice": [], "sms": [], "data": []}
         for b in sorted(buckets_of.get(lid, ()), key=order):
             by_kind[b.kind].append(b)
@@ -454,7 +500,8 @@ def _load_snapshots(fx: FastSQL, line_ids: list[int], fam: _Family, now: datetim
         snaps[lid] = LineSnapshot(
             id=lid, msisdn=msisdn, status=status, tariff=catalog.tariffs[tariff_code], balance_kopecks=balance,
             credit_limit_kopecks=0, options=opts, buckets=by_kind,
-            family_peers=peers, nbg_free_minutes_used=nbg, fee_days=fee_days.get(lid, set()),
+            family_peers=peers, nbg_free_minutes_used=nbg, nbg_prev_free_minutes_used=nbg_prev,
+            period_start=parse(period_start), connected_at=parse(created_at), fee_days=fee_days.get(lid, set()),
             charged_total_kopecks=charged_total, bonus_points=bonus, low_balance_notified=bool(low), version=version,
             base_credit_kopecks=base_credit_limit(opts), promises=promised.get(lid, []),
             prepaid=prepaid.get(lid, {}),

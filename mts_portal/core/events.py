@@ -60,6 +60,13 @@ def normalize_peer(peer: str) -> str:
     return peer
 
 
+# Upper bounds: a switch closes a call record at least once a day, and no data session moves a
+# tebibyte; beyond them a value is a fault, and it must not reach the store's integer columns.
+MAX_DURATION_S = 86_400
+MAX_BYTES = 1 << 40
+_MAX = {"duration_s": (MAX_DURATION_S, "86400 (24 h)"), "bytes": (MAX_BYTES, "1099511627776 (1 TiB)")}
+
+
 def _int_field(raw: dict, name: str):
     value = raw.get(name)
     if value is None:
@@ -68,6 +75,9 @@ def _int_field(raw: dict, name: str):
         return None, f"{name}: must be an integer"
     if value < 0:
         return None, f"{name}: must be ≥ 0"
+    limit, text = _MAX[name]
+    if value > limit:
+        return None, f"{name}: at most {text}"
     return value, None
 
 

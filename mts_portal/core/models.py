@@ -183,8 +183,6 @@ class Bucket(SQLModel, table=True):
     parent_bucket_id: int | None = Field(default=None, foreign_key="buckets.id", index=True)
     pool_total: int | None = _big(default=None, nullable=True)
     family_group_id: int | None = Field(default=None, foreign_key="family_groups.id", index=True)
-    notified_80: bool = False
-    notified_100: bool = False
 
 
 # ---------------------------------------------------------------- money
@@ -290,6 +288,8 @@ class Payment(SQLModel, table=True):
     card_id: int | None = Field(default=None, foreign_key="cards.id")
     status: str = Field(max_length=10)  # succeeded | declined
     decline_reason: str | None = None
+    # the balance once the payment and what it settled (owed fees) were applied: a replay answers the same
+    balance_after_kopecks: int | None = _big(default=None, nullable=True)
     created_at: datetime = utc_field()
 
 

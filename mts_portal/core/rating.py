@@ -44,8 +44,6 @@ class BucketState:
     priority: int
     source: str
     product_code: str | None = None
-    notified_80: bool = False
-    notified_100: bool = False
     dirty: bool = False
 
     @property
@@ -67,7 +65,10 @@ class LineSnapshot:
     # per kind: the buckets this line may draw from, in drawing order
     buckets: dict[str, list[BucketState]]
     family_peers: frozenset[str] = frozenset()
-    nbg_free_minutes_used: int = 0
+    nbg_free_minutes_used: int = 0  # «Ноль без границ» free minutes of the current period
+    nbg_prev_free_minutes_used: int = 0  # ... and of the previous one (late events reach 7 days back)
+    period_start: datetime | None = None  # the current period's start (None: treat every event as current)
+    connected_at: datetime | None = None  # usage before the line existed is not the line's
     fee_days: set[tuple[str, date]] = field(default_factory=set)
     charged_total_kopecks: int = 0
     bonus_points: int = 0
@@ -112,6 +113,7 @@ class Decision:
     draws: list[Draw] = field(default_factory=list)
     charges: list[Charge] = field(default_factory=list)
     nbg_free_minutes: int = 0
+    nbg_previous_period: bool = False  # the free minutes count against the previous period's allowance
     paid_by: str = "free"
     explanation: dict = field(default_factory=dict)
 
@@ -155,6 +157,8 @@ def rate(ev: Event, line: LineSnapshot, catalog: Catalog, now: datetime) -> Deci
         return _rejected("started_at: older than 7 days (late event)")
     if started > now + FUTURE_LIMIT:
         return _rejected("started_at: more than 5 minutes in the future")
+    if line.connected_at is not None and started < line.connected_at:
+        return _rejected("started_at: before the line was connected")
 
     zone = ev.zone
     abroad = zone != "home" and zone != "russia"
@@ -218,12 +222,14 @@ def _rate_voice(ev, line, d, abroad, zab, catalog):
         return
     minutes = -(-dur // 60)
     d.units = minutes
-    if ev.peer in line.family_peers and (not abroad or zab):
-        d.paid_by = "family"
-        x["rule"] = "voice_family"
-        return
     zone = ev.zone
     if ev.direction == "out":
+        # calls to the family group are free (DESIGN §4 "voice out, home/russia"; abroad only where
+        # «Забугорище» makes calls as at home); incoming calls follow the voice-in rules below
+        if ev.peer in line.family_peers and (not abroad or zab):
+            d.paid_by = "family"
+            x["rule"] = "voice_family"
+            return
         if abroad and not zab:
             x["rule"] = "voice_out_abroad"
             _money(d, minutes, ABROAD_VOICE_PER_MIN, "roaming", f"Звонок {ev.peer} ({zone}), {minutes} мин")
@@ -254,9 +260,12 @@ def _rate_voice(ev, line, d, abroad, zab, catalog):
     free = 0
     if "nol_bez_granits" in line.options:
         x["rule"] = "voice_in_abroad_nbg"
-        left = NBG_FREE_MINUTES_PER_PERIOD - line.nbg_free_minutes_used
+        previous = line.period_start is not None and ev.started_at < line.period_start
+        used = line.nbg_prev_free_minutes_used if previous else line.nbg_free_minutes_used
+        left = NBG_FREE_MINUTES_PER_PERIOD - used
         free = max(0, min(NBG_FREE_MINUTES_PER_CALL, minutes, left))
         d.nbg_free_minutes = free
+        d.nbg_previous_period = previous
         x["free_min"] = free
         day = moscow_date(ev.started_at)
         if ("nol_bez_granits", day) not in line.fee_days and not _prepaid(line, "nol_bez_granits", ev.started_at):
@@ -339,5 +348,8 @@ def apply(decision: Decision, line: LineSnapshot) -> None:
         if c.fee_code:
             line.fee_days.add((c.fee_code, c.fee_day))
     if decision.nbg_free_minutes:
-        line.nbg_free_minutes_used += decision.nbg_free_minutes
+        if decision.nbg_previous_period:
+            line.nbg_prev_free_minutes_used += decision.nbg_free_minutes
+        else:
+            line.nbg_free_minutes_used += decision.nbg_free_minutes
     line.dirty = True

@@ -155,7 +155,11 @@ CASES = [
      [V(300, zone="TR", direction="in")], [("rated", 0, {})]),
     # ---- family calls
     ("family-call-free", Line(family=True), [V(300, peer=FAMILY)], [("rated", 0, {})]),
-    ("family-call-russia-free", Line(family=True), [V(300, peer=FAMILY, zone="russia", direction="in")],
+    ("family-call-out-russia-free", Line(family=True), [V(300, peer=FAMILY, zone="russia")], [("rated", 0, {})]),
+    # the family rule is one of voice out; an incoming call in russia without «Везде как дома» is 3 ₽/min
+    ("family-call-in-russia-charged", Line(family=True), [V(300, peer=FAMILY, zone="russia", direction="in")],
+     [("rated", 5 * 300, {})]),
+    ("family-call-abroad-zab-free", Line(family=True, options=("zabugorishche",)), [V(300, peer=FAMILY, zone="TR")],
      [("rated", 0, {})]),
     ("family-call-abroad-charged", Line(family=True), [V(60, peer=FAMILY, zone="TR")], [("rated", 4900, {})]),
     ("family-peer-8-prefix", Line(family=True), [V(60, peer="8" + FAMILY[1:])], [("rated", 0, {})]),
