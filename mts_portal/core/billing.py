@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from mts_portal.core import ledger, notify
@@ -138,9 +139,14 @@ def _insert(session: Session, model, rows: list[dict]) -> None:
 
 
 def touch(session: Session, line: Line, at: datetime) -> None:
-    """Mark a line changed: bumps its version and feeds the live-update change log."""
-    line.version = (line.version or 0) + 1
+    """Mark a line changed: bumps its version and feeds the live-update change log.
+
+    The version is incremented by the store (version = version + 1), never from the value this
+    session read: an unlocked touch can then never hand out a version another writer already used,
+    which would let a cached snapshot of that writer pass for current."""
+    line.version = Line.version + 1
     session.add(line)
+    session.flush()
     _insert(session, ChangeLog, [{"line_id": line.id, "at": at}])
 
 
@@ -341,20 +347,26 @@ def rollover_line(*, session: Session, line: Line, now: datetime, catalog: Catal
     ran = 0
     while line.period_end <= now:
         period = period_of(line.period_end)
+        carried: list[FeeItem] = []
         if line.fees_owed_kopecks:
-            # The ended period was never served (no bundles, chargeable use blocked): its unpaid fees lapse.
+            # DESIGN §4: unpaid fees stay owed until a top-up pays them. They are carried into the new
+            # period and paid first, together with its fees; the old period's bundles are gone.
+            carried = [FeeItem(**i) for i in json.loads(line.fees_owed_detail or "{}").get("items", [])]
             notify_line(session, line, notify.notification(
                 line.id, "info",
-                f"Абонентская плата за прошлый период ({format_rub(line.fees_owed_kopecks)}) не списана: "
-                "номер был приостановлен.",
-                f"Last period's fees ({format_rub(line.fees_owed_kopecks, 'en')}) were not charged: "
-                "the number was suspended.", period.start))
+                f"Долг по абонентской плате за прошлый период — {format_rub(line.fees_owed_kopecks)}: "
+                "он спишется вместе с платой за новый период, как только хватит средств.",
+                f"Last period's unpaid fees of {format_rub(line.fees_owed_kopecks, 'en')} are still owed: "
+                "they are paid together with the new period's fees as soon as there is enough money.",
+                period.start))
             line.fees_owed_kopecks = 0
             line.fees_owed_detail = "{}"
         line.period_start, line.period_end = period.start, period.end
+        line.nbg_prev_free_minutes_used = line.nbg_free_minutes_used
         line.nbg_free_minutes_used = 0
         tariff = catalog.tariffs[line.tariff_code]
-        items = period_fee_items(session, line, tariff, period, catalog, part=period.days, whole=period.days)
+        items = carried + period_fee_items(session, line, tariff, period, catalog, part=period.days,
+                                           whole=period.days)
         spec = GrantSpec(tariff.code, period.days, period.days, period.end.isoformat())
         charge_or_suspend(session, line, items, spec, at=period.start, catalog=catalog)
         ran += 1
@@ -479,30 +491,42 @@ def top_up(
     rollover_line(session=session, line=line, now=now, catalog=catalog)
     payment = Payment(idempotency_key=key, line_id=line.id, amount_kopecks=amount_kopecks, method=method,
                       card_id=card_id, status="succeeded", created_at=now)
-    session.add(payment)
-    session.flush()
-    entry = post_money(session, line, amount_kopecks, kind="topup", category="payment", cause_type="payment",
-                       cause_ref=key, description=description, at=now)
+    try:
+        with session.begin_nested():  # the key is unique across lines: another line's top-up may hold it
+            session.add(payment)
+            session.flush()
+    except IntegrityError:
+        existing = session.exec(select(Payment).where(Payment.idempotency_key == key)
+                                .execution_options(populate_existing=True)).scalars().first()
+        if existing is None:
+            raise
+        return _replayed_topup(session, existing, line, amount_kopecks, msisdn)
+    post_money(session, line, amount_kopecks, kind="topup", category="payment", cause_type="payment",
+               cause_ref=key, description=description, at=now)
     notify_line(session, line, notify.notification(
         line.id, "payment", f"Баланс пополнен на {format_rub(amount_kopecks)}. Баланс {format_rub(line.balance_kopecks)}",
         f"Topped up {format_rub(amount_kopecks, 'en')}. Balance {format_rub(line.balance_kopecks, 'en')}", now))
     after_credit(session=session, line=line, now=now, catalog=catalog)
+    payment.balance_after_kopecks = line.balance_kopecks  # after the owed fees this payment settled
+    session.add(payment)
     touch(session, line, now)
     session.flush()
-    return TopUpResult(payment.id, msisdn, amount_kopecks, entry["balance_after"], "succeeded", key)
+    return TopUpResult(payment.id, msisdn, amount_kopecks, payment.balance_after_kopecks, "succeeded", key)
 
 
 def _replayed_topup(session: Session, existing: Payment, line: Line, amount_kopecks: int, msisdn: str) -> TopUpResult:
-    """The first answer again: the balance right after that payment, from its ledger row."""
+    """The first answer again: the balance the first request answered."""
     if existing.line_id != line.id or existing.amount_kopecks != amount_kopecks:
         raise Conflict(
             "idempotency_key was already used for another payment",
             "Этот ключ уже использован для другого платежа",
             first_amount_kopecks=existing.amount_kopecks,
         )
-    balance_after = session.exec(select(LedgerEntry.balance_after).where(
-        LedgerEntry.line_id == line.id, LedgerEntry.kind == "topup",
-        LedgerEntry.cause_ref == existing.idempotency_key)).scalar()
+    balance_after = existing.balance_after_kopecks
+    if balance_after is None:  # declined payments, and those made before the answer was kept
+        balance_after = session.exec(select(LedgerEntry.balance_after).where(
+            LedgerEntry.line_id == line.id, LedgerEntry.kind == "topup",
+            LedgerEntry.cause_ref == existing.idempotency_key)).scalar()
     return TopUpResult(existing.id, msisdn, existing.amount_kopecks,
                        balance_after if balance_after is not None else line.balance_kopecks, existing.status,
                        existing.idempotency_key, replayed=True, decline_reason=existing.decline_reason)
@@ -548,16 +572,31 @@ def _product(catalog: Catalog, code: str):
     return product
 
 
-def option_connect_price(product, now: datetime) -> int:
-    """What connecting costs right now (before any bonus payment)."""
+def option_connect_price(session: Session, line: Line, product, now: datetime) -> int:
+    """What connecting costs this line right now (before any bonus payment). A monthly service
+    reconnected in a period it was already paid for, or a daily one on a day already paid, costs
+    nothing more: that fee has been charged (and its unique ledger cause is taken)."""
     if product.category == ADDON_CATEGORY or product.fee_unit == "once":
         return product.fee_kopecks
     if product.fee_unit == "month" and product.fee_kopecks:
+        if session.exec(select(LedgerEntry.id).where(
+                LedgerEntry.line_id == line.id, LedgerEntry.kind == "service_fee",
+                LedgerEntry.cause_ref == _service_ref(product.code, now))).first() is not None:
+            return 0
         period = period_of(now)
         return prorate_up(product.fee_kopecks, period.remaining_days(now), period.days)
     if product.fee_unit == "day":
+        if session.exec(select(DailyFeeCharge.id).where(
+                DailyFeeCharge.line_id == line.id, DailyFeeCharge.code == product.code,
+                DailyFeeCharge.day == moscow_date(now))).first() is not None:
+            return 0
         return product.fee_kopecks
     return 0  # usage_day options charge when used
+
+
+def _service_ref(code: str, at: datetime) -> str:
+    """The ledger cause of a monthly service's fee for the period of `at` (as period_fee_items names it)."""
+    return f"service:{code}:{period_of(at).label()}"
 
 
 def connect_option(
@@ -583,7 +622,7 @@ def connect_option(
     if not is_addon and code in options:
         raise Conflict(f"{code} is already connected", f"Услуга «{product.name_ru}» уже подключена")
     request_key = request_key or uuid.uuid4().hex
-    price = 0 if paid_with_points else option_connect_price(product, now)
+    price = 0 if paid_with_points else option_connect_price(session, line, product, now)
     if price:
         if line.status == "suspended":
             raise Conflict("line is suspended", "Номер приостановлен: сначала оплатите абонентскую плату")
@@ -603,18 +642,13 @@ def connect_option(
         if dup is not None:
             raise Conflict("this purchase was already made", "Эта покупка уже выполнена", code="duplicate_request")
     else:
-        ref = f"{code}:{moscow_date(now).isoformat()}" if daily else f"service:{code}:{period_of(now).label()}"
+        ref = f"{code}:{moscow_date(now).isoformat()}" if daily else _service_ref(code, now)
     if price:
-        if daily and session.exec(select(DailyFeeCharge.id).where(
-                DailyFeeCharge.line_id == line.id, DailyFeeCharge.code == code,
-                DailyFeeCharge.day == moscow_date(now))).first() is not None:
-            price = 0  # reconnected the same day: today's fee is already paid
-        else:
-            post_money(session, line, -price, kind=kind, category=category, cause_type="fee", cause_ref=ref,
-                       description=f"«{product.name_ru}»", at=now, options=options)
-            if daily:
-                session.add(DailyFeeCharge(line_id=line.id, code=code, day=moscow_date(now), amount_kopecks=price,
-                                           cause_ref=ref))
+        post_money(session, line, -price, kind=kind, category=category, cause_type="fee", cause_ref=ref,
+                   description=f"«{product.name_ru}»", at=now, options=options)
+        if daily:
+            session.add(DailyFeeCharge(line_id=line.id, code=code, day=moscow_date(now), amount_kopecks=price,
+                                       cause_ref=ref))
     bucket_id = None
     if is_addon:
         until = now + timedelta(hours=product.validity_hours) if product.validity_hours else line.period_end
@@ -632,6 +666,9 @@ def connect_option(
             paid_until = line.period_end
         session.add(Subscription(line_id=line.id, code=code, active=True, started_at=now, paid_until=paid_until,
                                  source="bonus" if paid_with_points else "money"))
+        if code == "full_trust":
+            session.flush()
+            settle_owed(session=session, line=line, now=now, catalog=catalog)  # the new credit may pay owed fees
     recompute_status(line)
     touch(session, line, now)
     session.flush()

@@ -11,12 +11,12 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, func, select
 from sqlmodel import Session
 
 from mts_portal.core import billing, notify
 from mts_portal.core.catalog import Catalog, default_catalog
-from mts_portal.core.clock import moscow_date, moscow_midnight
+from mts_portal.core.clock import as_utc, moscow_date, moscow_midnight
 from mts_portal.core.db import transact
 from mts_portal.core.models import (
     DailyFeeCharge,
@@ -50,18 +50,48 @@ class JobReport:
 
 
 def run_due(engine: Engine, now: datetime, catalog: Catalog | None = None) -> JobReport:
-    catalog = catalog or default_catalog()
-    report = JobReport()
-    _rollovers(engine, now, catalog, report)
-    _content_fees(engine, now, catalog, report)
-    _promised(engine, now, report)
+    """Everything due up to `now`, in the order it fell due.
+
+    After a long pause or a clock jump, work is done Moscow midnight by midnight: each day's content
+    fees, then the period start, promised-payment expiry and autopay at that midnight, so a day's fee is
+    judged by that day's balance and status, not by what a later period start made of them."""
     from mts_portal.core import (
         payments,  # (payments imports billing, which imports nothing of jobs)
     )
 
-    payments.run_autopay(engine=engine, now=now, report=report)
+    catalog = catalog or default_catalog()
+    report = JobReport()
+    for step in _steps(engine, now, catalog):
+        _rollovers(engine, step, catalog, report)
+        _content_fees(engine, step, catalog, report)
+        _promised(engine, step, report)
+        payments.run_autopay(engine=engine, now=step, report=report)
     _purge(engine, now, report)
     return report
+
+
+def _steps(engine: Engine, now: datetime, catalog: Catalog) -> list[datetime]:
+    """The Moscow midnights from the earliest pending work up to `now`, then `now` itself."""
+    daily_codes = [p.code for p in catalog.products.values() if p.fee_unit == "day"]
+    with Session(engine) as s:
+        candidates = [
+            s.exec(select(func.min(Line.period_end)).where(Line.period_end <= now)).scalar(),
+            s.exec(select(func.min(Subscription.paid_until)).where(
+                Subscription.active == True, Subscription.code.in_(daily_codes),  # noqa: E712
+                Subscription.paid_until <= now)).scalar(),
+            s.exec(select(func.min(PromisedPayment.due_at)).where(
+                PromisedPayment.status == "active", PromisedPayment.due_at <= now)).scalar(),
+        ]
+    pending = [as_utc(c) for c in candidates if c is not None]
+    steps: list[datetime] = []
+    if pending:
+        day = moscow_date(min(pending))
+        while (midnight := moscow_midnight(day)) < now:
+            if midnight >= min(pending):
+                steps.append(midnight)
+            day += timedelta(days=1)
+    steps.append(now)
+    return steps
 
 
 def _ids(engine: Engine, stmt) -> list[int]:
@@ -98,8 +128,12 @@ def _content_fees(engine: Engine, now: datetime, catalog: Catalog, report: JobRe
             return
 
         def fn(session: Session, sub_ids=sub_ids) -> None:
-            for sub in session.exec(select(Subscription).where(Subscription.id.in_(sub_ids))).scalars().all():
-                line = session.get(Line, sub.line_id)
+            subs = session.exec(select(Subscription).where(Subscription.id.in_(sub_ids))
+                                .order_by(Subscription.id)).scalars().all()
+            # lock the lines first (PostgreSQL): ingestion may be moving their balances right now
+            lines = billing.lock_lines(session, [sub.line_id for sub in subs])
+            for sub in subs:
+                line = lines[sub.line_id]
                 product = catalog.products[sub.code]
                 while sub.active and sub.paid_until <= now:
                     day = moscow_date(sub.paid_until)
@@ -137,10 +171,13 @@ def _promised(engine: Engine, now: datetime, report: JobReport) -> None:
         return
 
     def fn(session: Session) -> None:
-        for p in session.exec(select(PromisedPayment).where(PromisedPayment.id.in_(ids))).scalars().all():
+        promises = session.exec(select(PromisedPayment).where(PromisedPayment.id.in_(ids))
+                                .order_by(PromisedPayment.id)).scalars().all()
+        lines = billing.lock_lines(session, [p.line_id for p in promises])
+        for p in promises:
             p.status = "expired"
             p.closed_at = p.due_at
-            line = session.get(Line, p.line_id)
+            line = lines[p.line_id]
             billing.notify_line(session, line, notify.notification(
                 line.id, "payment",
                 f"Срок обещанного платежа {format_rub(p.amount_kopecks)} истёк. Пополните баланс, чтобы "

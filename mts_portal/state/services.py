@@ -96,7 +96,7 @@ def product_rows(session, info, now, lang: str, categories: tuple[str, ...]) -> 
         if p.category not in categories or not p.public:
             continue
         sub = subs.get(p.code)
-        cost = billing.option_connect_price(p, now)
+        cost = billing.option_connect_price(session, line, p, now)
         paid = sub is not None and sub.source == "bonus" and sub.paid_until is not None
         rows.append({
             "code": p.code, "name": p.name(lang), "category": p.category,
