@@ -9,6 +9,7 @@ NotFound — the same answer as for an object that does not exist.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,7 +19,7 @@ from sqlmodel import Session
 from mts_portal.core import auth, billing, notify
 from mts_portal.core.auth import SessionInfo, require_line
 from mts_portal.core.errors import Conflict, Invalid, NotFound, parse_id
-from mts_portal.core.models import Account, Line, Notification, SmsMessage
+from mts_portal.core.models import Account, Line, Notification
 
 FORWARD_MODES = ("always", "busy", "no_answer", "unreachable")
 
@@ -144,7 +145,7 @@ def send_sms(engine, info: SessionInfo, to_text: str, text: str, now: datetime, 
     (an outgoing SMS event through charging), then delivered to the recipient's inbox. The
     request key is the event id: sending the same request twice charges and delivers once."""
     from mts_portal.core import charging
-    from mts_portal.core.db import read, transact
+    from mts_portal.core.db import read
 
     to = auth.normalize_msisdn(to_text)
     text = str(text or "").strip()
@@ -156,11 +157,13 @@ def send_sms(engine, info: SessionInfo, to_text: str, text: str, now: datetime, 
     line = read(engine, lambda s: selected_line(s, info))
     if to == line.msisdn:
         raise Invalid("that is your own number", "Это ваш собственный номер")
-    event = {"event_id": f"portal-sms:{billing.validate_key(request_key)}", "msisdn": line.msisdn, "kind": "sms",
+    # the event id is the sending line plus a digest of the request key: at most 48 characters whatever
+    # the key, and one account's keys can never collide with another's
+    digest = hashlib.sha256(billing.validate_key(request_key).encode()).hexdigest()[:24]
+    event = {"event_id": f"portal-sms:{line.msisdn}:{digest}", "msisdn": line.msisdn, "kind": "sms",
              "direction": "out", "peer": to, "started_at": now.isoformat(), "zone": "home"}
-    [result] = charging.ingest(engine, [event], now=now)
-    if result.status == "rated":
-        transact(engine, lambda s: s.add(SmsMessage(to_msisdn=to, sender=line.msisdn, text=text, created_at=now)))
-    elif result.status == "rejected":
+    [result] = charging.ingest(engine, [event], now=now, messages={
+        event["event_id"]: {"to_msisdn": to, "sender": line.msisdn, "text": text}})
+    if result.status == "rejected":
         raise Invalid(result.reason or "refused", "Сообщение не отправлено")
     return SentSms(result.status, result.charged_kopecks, result.reason)

@@ -71,7 +71,11 @@ class SimulatedClock:
         return datetime.now(UTC) + timedelta(seconds=self.offset_seconds())
 
     def move_to(self, target: datetime) -> datetime:
-        """Move forward to `target` (never back). Returns the new now."""
+        """Move forward to `target` (never back). Returns the new now.
+
+        `save_offset(offset)` must store the offset only if it is not smaller than the stored one, in one
+        transaction, and raise ValueError otherwise: two processes moving the clock at once can then never
+        move it back."""
         target = as_utc(target)
         with self._lock:
             current = datetime.now(UTC) + timedelta(seconds=float(self._load()))

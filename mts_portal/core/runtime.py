@@ -41,10 +41,15 @@ def _load_offset() -> float:
 
 
 def _save_offset(offset: float) -> None:
+    """Store a larger offset; refuse a smaller one (another process moved the clock further meanwhile).
+    The row is read under the write lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: FOR UPDATE)."""
+
     def fn(session):
-        row = session.get(SimClockRow, 1)
+        row = session.get(SimClockRow, 1, with_for_update=True, populate_existing=True)
         if row is None:
             row = SimClockRow(id=1, offset_seconds=offset)
+        elif offset < row.offset_seconds:
+            raise ValueError("the clock only moves forward; another move went further meanwhile")
         else:
             row.offset_seconds = offset
         session.add(row)

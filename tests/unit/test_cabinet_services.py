@@ -161,6 +161,40 @@ def test_send_sms_is_rated_delivered_once(world):
         cabinet.send_sms(store, info, B, "  ", T0, "req-3")
 
 
+def test_send_sms_with_the_longest_request_key_and_keys_of_other_accounts(world):
+    store, info = world
+    key = "k" * 128  # the longest key a client may send: the event id stays within its 128 characters
+    assert cabinet.send_sms(store, info, B, "one", T0, key).status == "rated"
+    assert cabinet.send_sms(store, info, B, "one", T0, key).status == "duplicate"
+    inbox = read(store, lambda s: list(s.exec(select(SmsMessage).where(SmsMessage.to_msisdn == B,
+                                                                        SmsMessage.sender == A)).scalars()))
+    assert [m.text for m in inbox] == ["one"]
+
+
+def test_send_sms_is_charged_and_delivered_in_one_transaction(world, monkeypatch):
+    """A failure while storing the batch leaves neither the charge nor the message."""
+    store, info = world
+    from mts_portal.core import fastsql
+
+    original = fastsql.FastSQL.insert
+
+    def failing_insert(self, table, columns, rows):
+        if table == "sms_messages" and rows:
+            raise RuntimeError("disk full")
+        return original(self, table, columns, rows)
+
+    monkeypatch.setattr(fastsql.FastSQL, "insert", failing_insert)
+    before = line_state(store, A)
+    with pytest.raises(RuntimeError):
+        cabinet.send_sms(store, info, B, "lost?", T0, "req-crash")
+    after = line_state(store, A)
+    assert (after.balance_kopecks, after.version) == (before.balance_kopecks, before.version)
+    assert read(store, lambda s: s.exec(select(func.count()).select_from(SmsMessage)
+                                        .where(SmsMessage.sender == A)).scalar_one()) == 0
+    monkeypatch.setattr(fastsql.FastSQL, "insert", original)
+    assert cabinet.send_sms(store, info, B, "lost?", T0, "req-crash").status == "rated"  # the retry sends it
+
+
 def test_send_sms_without_money_is_blocked_and_not_delivered(store):
     make_line(store, B, "minimum", balance=0, now=BORN)
     make_line(store, A, "minimum", balance=100, now=BORN)
