@@ -303,16 +303,16 @@ def _ingest_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, ca
                         bonus_rows.append((b["line_id"], b["points"], b["reason"], b["description"],
                                            b["cause_ref"], at))
                     for n in p.notifications:
-                        note_rows.append((n["line_id"], n["kind"], n["text_ru"], n["text_en"], at))
+                        note_rows.append((n["line_id"], n["kind"], n["text_ru"], n["text_en"], ingested))
                     for m in p.sms:
-                        sms_rows.append((m["to_msisdn"], m["sender"], m["text"], at))
+                        sms_rows.append((m["to_msisdn"], m["sender"], m["text"], ingested))
                     charged += c.amount_kopecks
                 carried = messages.get(ev.event_id)
                 if carried is not None:
-                    sms_rows.append((carried["to_msisdn"], carried["sender"], carried["text"], at))
+                    sms_rows.append((carried["to_msisdn"], carried["sender"], carried["text"], ingested))
                 if decision.draws:
                     for n in _bundle_notes(decision, line, snaps, ev.started_at):
-                        note_rows.append((n["line_id"], n["kind"], n["text_ru"], n["text_en"], at))
+                        note_rows.append((n["line_id"], n["kind"], n["text_ru"], n["text_en"], ingested))
                 for dr in decision.draws:
                     if dr.bucket.line_id != line.id:  # a member drawing from the owner's pool
                         key = (dr.bucket.id, line.id)
