@@ -102,10 +102,16 @@ def cmd_sms(args) -> int:
         return 0 if r.status_code == 200 else 1
     from mts_portal.core import family
     from mts_portal.core.db import transact
+    from mts_portal.core.errors import DomainError
 
     engine = _engine(args.db)
-    print(json.dumps({"result": transact(engine, lambda s: family.sms_reply(s, args.sender, args.text,
-                                                                            runtime.now()))}))
+    try:
+        result = transact(engine, lambda s: family.sms_reply(s, args.sender, args.text, runtime.now()))
+    except DomainError as exc:  # an unknown, malformed or blocked sender: a clear answer, not a traceback
+        print(json.dumps({"error": exc.code, "reason": exc.message_en, "reason_ru": exc.message_ru},
+                         ensure_ascii=False), file=sys.stderr)
+        return 1
+    print(json.dumps({"result": result}))
     return 0
 
 

@@ -39,18 +39,27 @@ def member_card(m) -> rx.Component:
     return card(rx.vstack(
         rx.flex(
             rx.hstack(rx.icon("user", size=18), rx.text(m.label, weight="bold"),
-                      rx.cond(m.status == "pending", rx.badge(T["family.pending"], color_scheme="amber")),
+                      rx.match(m.status,
+                               ("pending", rx.badge(T["family.pending"], color_scheme="amber")),
+                               ("expired", rx.badge(T["family.expired"], color_scheme="gray", id="expired-" + m.msisdn)),
+                               rx.fragment()),
                       align="center", wrap="wrap"),
             rx.spacer(),
-            rx.cond(m.status == "pending",
-                    rx.button(T["family.cancel_invite"], size="1", variant="soft", color_scheme="gray",
-                              on_click=FamilyState.cancel_invite(m.id), id="cancel-" + m.msisdn),
-                    rx.hstack(
-                        rx.button(T["family.set_quota"], size="1", variant="soft", on_click=FamilyState.open_quota(m.id),
-                                  id="quota-" + m.msisdn),
-                        confirm_button(T["family.remove"], T["family.remove_q"], T["family.remove_d"],
-                                       FamilyState.remove(m.id), "remove-" + m.msisdn, color="gray",
-                                       variant="outline", size="1"))),
+            rx.match(
+                m.status,
+                ("pending", rx.button(T["family.cancel_invite"], size="1", variant="soft", color_scheme="gray",
+                                      on_click=FamilyState.cancel_invite(m.id), id="cancel-" + m.msisdn)),
+                ("expired", rx.hstack(
+                    rx.button(T["family.reinvite"], size="1", variant="soft", on_click=FamilyState.reinvite(m.msisdn),
+                              id="reinvite-" + m.msisdn),
+                    rx.button(T["family.dismiss"], size="1", variant="outline", color_scheme="gray",
+                              on_click=FamilyState.cancel_invite(m.id), id="dismiss-" + m.msisdn))),
+                rx.hstack(
+                    rx.button(T["family.set_quota"], size="1", variant="soft", on_click=FamilyState.open_quota(m.id),
+                              id="quota-" + m.msisdn),
+                    confirm_button(T["family.remove"], T["family.remove_q"], T["family.remove_d"],
+                                   FamilyState.remove(m.id), "remove-" + m.msisdn, color="gray",
+                                   variant="outline", size="1"))),
             width="100%", align="center", gap="8px", wrap="wrap"),
         rx.cond(m.status == "active",
                 rx.grid(rx.foreach(m.shares, share_line), columns=rx.breakpoints(initial="1", md="3"), spacing="4",

@@ -12,7 +12,7 @@ from mts_portal.core import auth, family, runtime
 from mts_portal.core.errors import DomainError
 from mts_portal.core.live import HUB
 from mts_portal.core.models import FamilyGroup, FamilyMember, Line
-from mts_portal.core.money import KB_PER_GB, format_amount
+from mts_portal.core.money import format_amount
 from mts_portal.i18n import add, tr
 from mts_portal.state.base import SessionState, query, write
 
@@ -29,6 +29,9 @@ add({
     "family.members": ("Участники", "Members"),
     "family.no_members": ("Пока никого: пригласите до 5 номеров МТС.", "Nobody yet: invite up to 5 MTS numbers."),
     "family.pending": ("ждём согласия", "waiting for consent"),
+    "family.expired": ("приглашение истекло", "invitation expired"),
+    "family.reinvite": ("Пригласить снова", "Invite again"),
+    "family.dismiss": ("Убрать", "Dismiss"),
     "family.shared": ("из общего пакета", "from the shared bundle"),
     "family.quota": ("лимит", "limit"),
     "family.used": ("израсходовано", "used"),
@@ -142,8 +145,8 @@ class FamilyState(SessionState):
             shares=[_share_row(sh, lang) for sh in m.shares],
             quota_minutes=next((str(sh.quota) for sh in m.shares if sh.kind == "voice" and sh.quota is not None), ""),
             quota_sms=next((str(sh.quota) for sh in m.shares if sh.kind == "sms" and sh.quota is not None), ""),
-            quota_gb=next((f"{sh.quota / KB_PER_GB:g}" for sh in m.shares if sh.kind == "data" and sh.quota is not None),
-                          ""),
+            quota_gb=next((family.quota_input_value(sh.quota, lang) for sh in m.shares
+                           if sh.kind == "data" and sh.quota is not None), ""),
         ) for m in v.members]
         self.invitations = [{"id": str(mid), "owner": auth.format_msisdn(owner)} for mid, owner in v.invitations]
 
@@ -204,6 +207,12 @@ class FamilyState(SessionState):
         self.invite_error = ""
         await self._reload(info)
         return rx.toast.success(self.t["family.invited"])
+
+    @rx.event
+    async def reinvite(self, msisdn: str):
+        """Invite a number again after its invitation expired."""
+        return await self._do(lambda s, info: family.invite(s, info, info.selected_msisdn, msisdn, runtime.now()),
+                              "family.invited")
 
     @rx.event
     def open_quota(self, member_id: str):

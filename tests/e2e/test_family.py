@@ -1,12 +1,20 @@
 """«МЫ МТС» with two browser contexts: the owner invites, the member accepts in their own
-portal, the owner sets a quota, the member's traffic moves the owner's view live, the
-owner removes the member. And joining by replying «Да» from the demo phone."""
+portal, the owner sets a quota (a bad one gets a field error), the member's traffic moves
+the owner's view live, the owner removes the member. Joining by replying «Да» from the demo
+phone. An expired invitation is shown as such and can be sent again."""
 
 from __future__ import annotations
+
+import os
+import sqlite3
+from datetime import UTC, timedelta
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.pages.family import FamilyPage
 from tests.e2e.pages.login import LoginPage
 
 pytestmark = pytest.mark.e2e
@@ -20,42 +28,40 @@ def test_owner_and_member_in_two_browsers(portal, browser):
     po, pm = ctx_owner.new_page(), ctx_member.new_page()
     LoginPage(po, portal.url).login_with_code(owner)
     LoginPage(pm, portal.url).login_with_code(member)
+    fo, fm = FamilyPage(po, portal.url).open(), FamilyPage(pm, portal.url)
 
-    po.goto(portal.url + "/family")
-    po.locator("#invite-msisdn").fill(owner)
-    po.locator("#invite-send").click()
-    expect(po.locator("#invite-error")).to_contain_text("самого себя")
-    po.locator("#invite-msisdn").fill("79031234567")
-    po.locator("#invite-send").click()
-    expect(po.locator("#invite-error")).to_contain_text("другого оператора")
-    po.locator("#invite-msisdn").fill(member)
-    po.locator("#invite-send").click()
-    expect(po.locator(f"#member-{member}")).to_contain_text("ждём согласия")
+    fo.invite(owner)
+    expect(fo.invite_error()).to_contain_text("самого себя")
+    fo.invite("79031234567")
+    expect(fo.invite_error()).to_contain_text("другого оператора")
+    fm.open()  # the invitee's page is open before the invitation: it appears live
+    fo.invite(member)
+    expect(fo.member(member)).to_contain_text("ждём согласия")
+    expect(pm.locator("#invitations")).to_be_visible(timeout=5000)
 
-    pm.goto(portal.url + "/family")
-    pm.locator(".invitation button").first.click()  # «Принять»
-    expect(pm.locator("#member-of")).to_contain_text(owner[1:4])
-    expect(po.locator(f"#member-{member}")).not_to_contain_text("ждём согласия", timeout=5000)  # live
+    fm.accept_first_invitation()
+    expect(fm.member_of()).to_contain_text(owner[1:4])
+    expect(fo.member(member)).not_to_contain_text("ждём согласия", timeout=5000)  # live
 
-    po.locator(f"#quota-{member}").click()
-    po.locator("#quota-gb").fill("1")
-    po.locator("#quota-save").click()
+    fo.open_quota(member)
+    fo.set_quota(member, gb="nan", already_open=True)
+    expect(fo.quota_error()).to_contain_text("Интернет")  # a field error, the page keeps working
+    fo.set_quota(member, gb="1", already_open=True)
     expect(po.locator(f"#member-{member} .share-data")).to_contain_text("1 ГБ")
 
     portal.events([{"event_id": f"fam-{member}-1", "msisdn": member, "kind": "data",
                     "started_at": portal.now().isoformat(), "bytes": 300 * 1024 * 1024, "zone": "home"}])
     # the owner's page moves by itself: 300 MB used of the member's 1 GB share
-    expect(po.locator(f"#member-{member} .share-data .share-used")).to_contain_text("300", timeout=5000)
-    expect(pm.locator(".share-data .share-used")).to_contain_text("300", timeout=5000)
+    expect(fo.member_share_used(member, "data")).to_contain_text("300", timeout=5000)
+    expect(fm.my_share_used("data")).to_contain_text("300", timeout=5000)
 
     call = portal.events([{"event_id": f"fam-{member}-2", "msisdn": member, "kind": "voice", "direction": "out",
                            "peer": owner, "started_at": portal.now().isoformat(), "duration_s": 600,
                            "zone": "home"}])
     assert call[0]["charged_kopecks"] == 0 and call[0]["drawn"] == []  # calls inside the group are free
 
-    po.locator(f"#remove-{member}").click()
-    po.locator("#confirm-ok").click()
-    expect(po.locator(f"#member-{member}")).to_have_count(0)
+    fo.remove(member)
+    expect(fo.member(member)).to_have_count(0)
     assert portal.summary(member)["tariff"] == "minimum"
     ctx_owner.close()
     ctx_member.close()
@@ -66,14 +72,56 @@ def test_join_by_replying_yes_from_the_demo_phone(portal, desktop_context):
     member = portal.line("minimum", balance_kopecks=10_000)
     page = desktop_context.new_page()
     LoginPage(page, portal.url).login_with_code(owner)
-    page.goto(portal.url + "/family")
-    page.locator("#invite-msisdn").fill(member)
-    page.locator("#invite-send").click()
+    family = FamilyPage(page, portal.url).open()
+    family.invite(member)
     phone = desktop_context.new_page()
     phone.goto(f"{portal.url}/phone?n={member}")
     expect(phone.locator("#phone-inbox .sms-text").first).to_contain_text("Ответьте «Да»")
-    phone.locator("#phone-reply-text").fill("Да")
+    phone.locator("#phone-reply-text").fill("Да!")
     phone.locator("#phone-reply-send").click()
     expect(phone.locator("#phone-inbox .sms-text").first).to_contain_text("вы в группе")
-    expect(page.locator(f"#member-{member}")).not_to_contain_text("ждём согласия", timeout=5000)
+    expect(family.member(member)).not_to_contain_text("ждём согласия", timeout=5000)
     assert portal.summary(member)["tariff"] == "my_mts_member"
+
+
+def test_an_expired_invitation_is_shown_and_can_be_sent_again(portal, browser):
+    owner = portal.line("my_mts", balance_kopecks=1_500_000)
+    active, pending, late = (portal.line("smart", balance_kopecks=50_000) for _ in range(3))
+    shots = {}
+    for size, viewport in (("desktop", {"width": 1440, "height": 900}), ("phone", {"width": 390, "height": 844})):
+        ctx = browser.new_context(viewport=viewport, locale="ru-RU")
+        page = ctx.new_page()
+        LoginPage(page, portal.url).login_with_code(owner)
+        family = FamilyPage(page, portal.url).open()
+        if size == "desktop":
+            for n in (active, pending, late):
+                family.invite(n)
+                expect(family.member(n)).to_contain_text("ждём согласия")
+            # the invitation to `late` was sent four days ago (the store's clock only moves forward)
+            sent = (portal.now() - timedelta(days=4)).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+            with sqlite3.connect(portal.db_path) as db:
+                db.execute("UPDATE family_members SET invited_at = ? WHERE line_id = "
+                           "(SELECT id FROM lines WHERE msisdn = ?)", (sent, late))
+            member_ctx = browser.new_context(viewport=viewport, locale="ru-RU")  # the member's own browser
+            member_page = member_ctx.new_page()
+            LoginPage(member_page, portal.url).login_with_code(active)
+            FamilyPage(member_page, portal.url).open().accept_first_invitation()
+            expect(member_page.locator("#member-of")).to_be_visible()
+            member_ctx.close()
+            family.open()
+            family.set_quota(active, minutes="100", gb="0,05")
+            expect(page.locator(f"#member-{active} .share-data")).to_contain_text("51,2 МБ")
+            family.open_quota(active)  # the field shows the quota as typed, not 0.0500002
+            expect(page.locator("#quota-gb")).to_have_value("0,05")
+            page.keyboard.press("Escape")
+        family.open()
+        expect(page.locator(f"#expired-{late}")).to_contain_text("истекло")
+        out = Path(os.environ.get("MTS_E2E_SHOTS") or ARTIFACTS)
+        out.mkdir(parents=True, exist_ok=True)
+        shots[size] = out / f"family-owner-{size}.png"
+        page.screenshot(path=str(shots[size]), full_page=True)
+        if size == "phone":
+            family.invite_again(late)
+            expect(family.member(late)).to_contain_text("ждём согласия")
+            expect(page.locator(f"#expired-{late}")).to_have_count(0)
+        ctx.close()
