@@ -62,7 +62,8 @@ def _events(rows) -> list[Event]:
 
 def estimate(session: Session, line, tariff_code: str, events: list[Event], since: datetime, until: datetime,
              options: frozenset[str], family_peers: frozenset[str], catalog: Catalog) -> int:
-    """Money the usage would have cost under `tariff_code` (without the fee)."""
+    """Money the usage would have cost under `tariff_code` (without the fee); calls to today's family
+    group count as inside it."""
     tariff = catalog.tariffs[tariff_code]
     buckets: dict[str, list[BucketState]] = {"voice": [], "sms": [], "data": []}
     for i, (kind, unit) in enumerate(UNITS):
@@ -71,7 +72,8 @@ def estimate(session: Session, line, tariff_code: str, events: list[Event], sinc
             buckets[kind].append(BucketState(-(i + 1), line.id, kind, unit, total, 0, since, until + timedelta(days=1),
                                              1, "tariff"))
     snap = LineSnapshot(id=line.id, msisdn=line.msisdn, status="active", tariff=tariff, balance_kopecks=10**15,
-                        credit_limit_kopecks=0, options=options, buckets=buckets, family_peers=family_peers)
+                        credit_limit_kopecks=0, options=options, buckets=buckets,
+                        family_peers=dict.fromkeys(family_peers))
     money = 0
     for ev in events:
         d = rate(ev, snap, catalog, ev.started_at)

@@ -779,6 +779,10 @@ def switch_tariff(*, session: Session, line: Line, new_code: str, now: datetime,
         )
     period = period_of(now)
     old = catalog.tariffs[line.tariff_code]
+    if old.family_owner and not catalog.tariffs[new_code].family_owner:
+        from mts_portal.core import family
+
+        family.close_group_invitations(session, line, now)  # the group has no members (checked above)
     end_tariff_buckets(session, line, now)
     line.tariff_code = new_code
     tariff = catalog.tariffs[new_code]

@@ -408,6 +408,7 @@ class _Family:
     owner_of_group: dict[int, int] = field(default_factory=dict)
     members_of_group: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
     quotas: dict[int, tuple] = field(default_factory=dict)  # member line_id -> (min, sms, kb)
+    joined: dict[int, datetime] = field(default_factory=dict)  # member line_id -> joined_at
 
 
 def _load_family(fx: FastSQL, line_ids: list[int]) -> _Family:
@@ -425,12 +426,14 @@ def _load_family(fx: FastSQL, line_ids: list[int]) -> _Family:
         fam.owner_of_group[gid] = owner
         fam.group_of[owner] = gid
         fam.owner_ids.add(owner)
-    for gid, lid, qm, qs, qk in fx.select_in(
-            "SELECT group_id, line_id, quota_minutes, quota_sms, quota_kb FROM family_members "
+    for gid, lid, qm, qs, qk, joined in fx.select_in(
+            "SELECT group_id, line_id, quota_minutes, quota_sms, quota_kb, joined_at FROM family_members "
             "WHERE group_id IN ({in}) AND status = 'active' ORDER BY id", gids):
         fam.group_of[lid] = gid
         fam.members_of_group[gid].append(lid)
         fam.quotas[lid] = (qm, qs, qk)
+        if joined is not None:
+            fam.joined[lid] = fx.parse_dt(joined)
     return fam
 
 
@@ -484,11 +487,15 @@ def _load_snapshots(fx: FastSQL, line_ids: list[int], fam: _Family, now: datetim
         for b in sorted(buckets_of.get(lid, ()), key=order):
             by_kind[b.kind].append(b)
         gid = fam.group_of.get(lid)
-        peers: frozenset[str] = frozenset()
+        peers: dict[str, datetime | None] = {}
         if gid is not None:
             owner = fam.owner_of_group[gid]
             group_lines = [owner, *fam.members_of_group.get(gid, [])]
-            peers = frozenset(msisdn_of[x] for x in group_lines if x != lid and x in msisdn_of)
+            mine = fam.joined.get(lid)
+            for x in group_lines:  # a call is inside the group from when both ends were in it
+                if x != lid and x in msisdn_of:
+                    theirs = fam.joined.get(x)
+                    peers[msisdn_of[x]] = max(mine, theirs) if mine and theirs else (mine or theirs)
             if owner != lid:  # a member: the owner's pool for kinds without a quota (same objects: shared)
                 q = fam.quotas.get(lid, (None, None, None))
                 pool = sorted((b for b in buckets_of.get(owner, ()) if b.source == "tariff"),
@@ -500,7 +507,8 @@ def _load_snapshots(fx: FastSQL, line_ids: list[int], fam: _Family, now: datetim
         snaps[lid] = LineSnapshot(
             id=lid, msisdn=msisdn, status=status, tariff=catalog.tariffs[tariff_code], balance_kopecks=balance,
             credit_limit_kopecks=0, options=opts, buckets=by_kind,
-            family_peers=peers, nbg_free_minutes_used=nbg, nbg_prev_free_minutes_used=nbg_prev,
+            family_peers=peers, family_since=fam.joined.get(lid) if gid is not None else None,
+            nbg_free_minutes_used=nbg, nbg_prev_free_minutes_used=nbg_prev,
             period_start=parse(period_start), connected_at=parse(created_at), fee_days=fee_days.get(lid, set()),
             charged_total_kopecks=charged_total, bonus_points=bonus, low_balance_notified=bool(low), version=version,
             base_credit_kopecks=base_credit_limit(opts), promises=promised.get(lid, []),

@@ -100,18 +100,26 @@ def _ids(engine: Engine, stmt) -> list[int]:
 
 
 def _rollovers(engine: Engine, now: datetime, catalog: Catalog, report: JobReport) -> None:
+    failed: set[int] = set()  # lines whose rollover failed in this run: logged, retried at the next run
     while True:
-        ids = _ids(engine, select(Line.id).where(Line.period_end <= now).order_by(Line.id).limit(BATCH))
+        q = select(Line.id).where(Line.period_end <= now)
+        if failed:
+            q = q.where(Line.id.not_in(sorted(failed)))
+        ids = _ids(engine, q.order_by(Line.id).limit(BATCH))
         if not ids:
             return
 
         def fn(session: Session, ids=ids) -> int:
             n = 0
-            stmt = select(Line).where(Line.id.in_(ids)).order_by(Line.id)
-            if session.get_bind().dialect.name == "postgresql":
-                stmt = stmt.with_for_update()
-            for line in session.exec(stmt).scalars().all():
-                n += billing.rollover_line(session=session, line=line, now=now, catalog=catalog)
+            for line in billing.lock_lines(session, ids).values():
+                if line.period_end > now:
+                    continue  # rolled over meanwhile (ingestion, a top-up)
+                try:
+                    with session.begin_nested():  # one line's failure must not hold up everyone's period start
+                        n += billing.rollover_line(session=session, line=line, now=now, catalog=catalog)
+                except Exception:
+                    log.exception("period start of line %s failed; it is retried at the next run", line.id)
+                    failed.add(line.id)
             return n
 
         report.rollovers += transact(engine, fn, what="rollover")

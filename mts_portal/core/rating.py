@@ -8,6 +8,7 @@ persists decisions in one transaction with the idempotency check.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -64,7 +65,9 @@ class LineSnapshot:
     options: frozenset[str]
     # per kind: the buckets this line may draw from, in drawing order
     buckets: dict[str, list[BucketState]]
-    family_peers: frozenset[str] = frozenset()
+    # numbers of the line's family group -> since when a call to them is inside the group (None: always)
+    family_peers: Mapping[str, datetime | None] = field(default_factory=dict)
+    family_since: datetime | None = None  # a member: joined at (earlier usage never draws from the pool)
     nbg_free_minutes_used: int = 0  # «Ноль без границ» free minutes of the current period
     nbg_prev_free_minutes_used: int = 0  # ... and of the previous one (late events reach 7 days back)
     period_start: datetime | None = None  # the current period's start (None: treat every event as current)
@@ -208,6 +211,20 @@ def rate(ev: Event, line: LineSnapshot, catalog: Catalog, now: datetime) -> Deci
     return d
 
 
+def _in_group(line: LineSnapshot, peer: str, at: datetime) -> bool:
+    since = line.family_peers[peer]
+    return since is None or at >= since
+
+
+def _buckets(line: LineSnapshot, kind: str, at: datetime) -> list[BucketState]:
+    """The buckets an event at `at` may draw from: a member's usage from before joining never draws
+    from the owner's pool (a late event of that time is rated as the line's own)."""
+    buckets = line.buckets[kind]
+    if line.family_since is not None and at < line.family_since:
+        return [b for b in buckets if b.line_id == line.id]
+    return buckets
+
+
 def _prepaid(line: LineSnapshot, code: str, at: datetime) -> bool:
     until = line.prepaid.get(code)
     return until is not None and at < until
@@ -226,7 +243,7 @@ def _rate_voice(ev, line, d, abroad, zab, catalog):
     if ev.direction == "out":
         # calls to the family group are free (DESIGN §4 "voice out, home/russia"; abroad only where
         # «Забугорище» makes calls as at home); incoming calls follow the voice-in rules below
-        if ev.peer in line.family_peers and (not abroad or zab):
+        if ev.peer in line.family_peers and (not abroad or zab) and _in_group(line, ev.peer, ev.started_at):
             d.paid_by = "family"
             x["rule"] = "voice_family"
             return
@@ -239,7 +256,7 @@ def _rate_voice(ev, line, d, abroad, zab, catalog):
             _money(d, minutes, RUSSIA_VOICE_OUT_PER_MIN, "roaming", f"Звонок {ev.peer} (Россия), {minutes} мин")
             return
         x["rule"] = "voice_out_zab" if zab else "voice_out"
-        draws, rest = _draw(line.buckets["voice"], minutes, ev.started_at)
+        draws, rest = _draw(_buckets(line, "voice", ev.started_at), minutes, ev.started_at)
         d.draws = draws
         if rest:
             _money(d, rest, line.tariff.rate_voice_kopecks, "roaming" if abroad else "voice",
@@ -293,7 +310,7 @@ def _rate_sms(ev, line, d, abroad, zab):
         _money(d, 1, ABROAD_SMS, "roaming", f"SMS {ev.peer} ({ev.zone})")
         return
     x["rule"] = "sms_out_zab" if zab else "sms_out"
-    draws, rest = _draw(line.buckets["sms"], 1, ev.started_at)
+    draws, rest = _draw(_buckets(line, "sms", ev.started_at), 1, ev.started_at)
     d.draws = draws
     if rest:
         _money(d, 1, line.tariff.rate_sms_kopecks, "roaming" if abroad else "sms", f"SMS {ev.peer}")
@@ -316,7 +333,7 @@ def _rate_data(ev, line, d, abroad, zab):
         d.charges.append(Charge(cost, "usage", "roaming", f"Интернет ({ev.zone}), {kb} КБ"))
         return
     x["rule"] = "data_zab" if zab else "data"
-    draws, rest = _draw(line.buckets["data"], kb, ev.started_at)
+    draws, rest = _draw(_buckets(line, "data", ev.started_at), kb, ev.started_at)
     d.draws = draws
     if rest:
         rate_mb = line.tariff.rate_mb_kopecks

@@ -300,3 +300,24 @@ def test_running_the_jobs_again_charges_nothing_twice(store, days):
     jobs.run_due(store, at + timedelta(seconds=1))
     assert _ledger(store, msisdn) == before
     assert _invariants(store) == []
+
+
+def test_one_lines_failing_period_start_does_not_hold_up_the_others(store, monkeypatch):
+    bad = make_line(store, "79162000016", "smart", balance=100_000, now=T0)
+    make_line(store, "79162000017", "smart", balance=100_000, now=T0)
+    original = billing.rollover_line
+
+    def rollover_line(*, session, line, now, catalog=None):
+        if line.id == bad:
+            raise RuntimeError("corrupt line")
+        return original(session=session, line=line, now=now, catalog=catalog)
+
+    monkeypatch.setattr(billing, "rollover_line", rollover_line)
+    report = jobs.run_due(store, DEC1 + timedelta(minutes=1))
+    assert report.rollovers == 1
+    assert line_state(store, "79162000017").period_start == DEC1
+    assert line_state(store, "79162000016").period_start < DEC1  # retried at the next run
+    monkeypatch.setattr(billing, "rollover_line", original)
+    jobs.run_due(store, DEC1 + timedelta(minutes=2))
+    assert line_state(store, "79162000016").period_start == DEC1
+    assert _invariants(store) == []

@@ -56,7 +56,7 @@ class Line:
                                              "tariff"))
         return LineSnapshot(id=1, msisdn="79161234567", status=self.status, tariff=t, balance_kopecks=self.balance,
                             credit_limit_kopecks=self.credit, options=frozenset(self.options), buckets=buckets,
-                            family_peers=frozenset({FAMILY}) if self.family else frozenset(),
+                            family_peers={FAMILY: None} if self.family else {},
                             nbg_free_minutes_used=self.nbg_used)
 
 
