@@ -116,3 +116,20 @@ def add(texts: dict[str, tuple[str, str]]) -> None:
 
 def tr(key: str, lang: str = "ru") -> str:
     return TEXTS.get(lang, TEXTS["ru"]).get(key, key)
+
+
+def plural(n: int, one: str, few: str, many: str) -> str:
+    """The Russian plural form for n: 1 минута, 2 минуты, 5 минут (11–14 take `many`)."""
+    n = abs(n)
+    if n % 10 == 1 and n % 100 != 11:
+        return one
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return few
+    return many
+
+
+def count_text(n: int, lang: str, ru: tuple[str, str, str], en: tuple[str, str]) -> str:
+    """'1 запись' / '3 записи' / '5 записей' · '1 record' / '5 records', with grouped digits."""
+    digits = f"{n:,}".replace(",", "\u00a0") if lang != "en" else f"{n:,}"
+    word = plural(n, *ru) if lang != "en" else (en[0] if abs(n) == 1 else en[1])
+    return f"{digits}\u00a0{word}"
