@@ -7,8 +7,10 @@ import contextlib
 import hmac
 import json
 import logging
+import secrets
 from datetime import datetime
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import orjson
 from fastapi import Depends, FastAPI, Header, Query, Request
@@ -31,6 +33,7 @@ log = logging.getLogger("mts_portal.api")
 MAX_EVENTS = charging.MAX_BATCH
 MAX_BODY_BYTES = 2 * 1024 * 1024
 SESSION_COOKIE = "mts_session"
+PRELOGIN_COOKIE = "mts_prelogin"  # a browser's pre-login nonce: login tickets are bound to it (login CSRF)
 # concurrent ingestion requests share transactions (group commit); one writer thread per process
 INTAKE = GroupCommitter(runtime.engine, runtime.now, on_committed=HUB.publish)
 
@@ -78,6 +81,36 @@ def _check_owner(caller: Caller, msisdn: str) -> None:
     if caller.operator:
         return
     read(runtime.engine(), lambda s: auth.require_line(s, caller.session, msisdn))
+
+
+# ---------------------------------------------------------------- session routes' helpers
+
+
+def _prelogin_nonce(request: Request) -> str | None:
+    """The browser's pre-login nonce from its cookie, if it looks like one of ours."""
+    value = request.cookies.get(PRELOGIN_COOKIE) or ""
+    if 32 <= len(value) <= auth.NONCE_MAX and all(ch.isalnum() or ch in "-_" for ch in value):
+        return value
+    return None
+
+
+def _ensure_prelogin(request: Request, response: Response) -> None:
+    """Give the browser a random pre-login nonce unless it has one (one per browser: tabs share it)."""
+    if _prelogin_nonce(request) is None:
+        response.set_cookie(PRELOGIN_COOKIE, secrets.token_urlsafe(32), httponly=True,
+                            secure=get_settings().cookie_secure, samesite="strict", path="/")
+
+
+def _same_origin(request: Request) -> bool:
+    """Was this request made by our own pages (or typed by the user)? Sec-Fetch-Site where the browser
+    sends it, else the Origin / Referer host; a request with neither is no cross-site browser request."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site in ("same-origin", "none")
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if not source:
+        return True
+    return urlsplit(source).netloc == request.headers.get("host", "")
 
 
 # ---------------------------------------------------------------- bodies
@@ -253,17 +286,35 @@ def _routes(api: FastAPI) -> None:
         report = jobs.run_due(runtime.engine(), new_now)
         return {"now": new_now.isoformat(), "jobs": report.to_json()}
 
+    @api.get("/api/v1/session/prelogin", include_in_schema=False)
+    def prelogin(request: Request, next: str = "/login"):
+        """Give the browser its pre-login nonce (HttpOnly, SameSite=Strict) and go back to the login page.
+
+        The login page's websocket must carry the nonce: a ticket is bound to it when a login is proven,
+        and /establish redeems the ticket only with the same nonce (login CSRF)."""
+        if not (next == "/login" or next.startswith("/login?")) or "\\" in next:
+            next = "/login"
+        response = RedirectResponse(next, status_code=303)
+        _ensure_prelogin(request, response)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
     @api.get("/api/v1/session/establish", include_in_schema=False)
     def establish(request: Request, ticket: str = "", next: str = "/"):
-        """Browser step 2 of a login: redeem the one-time ticket, set the HttpOnly session cookie."""
+        """Browser step 2 of a login: redeem the one-time ticket, set the HttpOnly session cookie.
+        The ticket must have been earned in this browser: its pre-login nonce cookie must match."""
         if not next.startswith("/") or next.startswith("//") or "\\" in next:
             next = "/"
         client = request.client.host if request.client else ""
+        nonce = _prelogin_nonce(request)
         try:
             result = transact(runtime.engine(), lambda s: auth.redeem_ticket(
-                session=s, ticket=ticket, client=client, now=runtime.now()))
+                session=s, ticket=ticket, client=client, now=runtime.now(), binding=nonce, require_binding=True))
         except DomainError as exc:
-            return RedirectResponse(f"/login?e={exc.code}", status_code=303)
+            response = RedirectResponse(f"/login?e={exc.code}", status_code=303)
+            _ensure_prelogin(request, response)
+            response.headers["Cache-Control"] = "no-store"
+            return response
         response = RedirectResponse(next, status_code=303)
         response.set_cookie(SESSION_COOKIE, result.token, httponly=True, secure=get_settings().cookie_secure,
                             samesite="strict", path="/")
@@ -272,13 +323,20 @@ def _routes(api: FastAPI) -> None:
 
     @api.get("/api/v1/session/logout", include_in_schema=False)
     def logout(request: Request, reason: str = "logout"):
+        """End the session and clear its cookie — only when asked from our own pages (or typed in the
+        address bar): a link or form on another site cannot log the user out."""
+        if not _same_origin(request):
+            response = RedirectResponse("/", status_code=303)
+            response.headers["Cache-Control"] = "no-store"
+            return response
         token = request.cookies.get(SESSION_COOKIE)
         if token:
             transact(runtime.engine(), lambda s: auth.end_session(session=s, token=token, now=runtime.now()))
-        reason = reason if reason in ("logout", "idle", "expired", "lost") else "logout"
+        reason = reason if reason in ("logout", "idle", "expired", "lost", "password") else "logout"
         response = RedirectResponse(f"/login?e={reason}", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, secure=get_settings().cookie_secure,
                                samesite="strict")
+        _ensure_prelogin(request, response)  # the login page that follows can start a login at once
         response.headers["Cache-Control"] = "no-store"
         return response
 

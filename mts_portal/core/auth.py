@@ -4,11 +4,19 @@
   secret, attempt_id:code), valid 10 minutes, single use, bound to the attempt
   they were sent for; a newer code voids the older ones; sending is limited per
   number (5 an hour) and per client.
-- 3 wrong attempts (codes and passwords together) lock a number's login for 10
-  minutes. Known and unknown numbers get the same answers.
-- Passwords: argon2id (argon2-cffi), at least 8 characters.
+- 3 wrong attempts (login codes, passwords, the current password in Settings)
+  lock a number's login for 10 minutes; add-number and transfer codes have a
+  guard per number + purpose + account. Guards are row-locked, so parallel
+  guesses are counted one by one (PostgreSQL too). Known and unknown numbers
+  get the same answers.
+- «Аппарат утрачен»: no code of any purpose reaches a lost number, it cannot be
+  added to an account, and only another number of its own account unblocks it.
+- Passwords: argon2id (argon2-cffi), at least 8 characters; a change ends the
+  account's other sessions.
 - Sessions: server-side; the browser holds a 256-bit random token, the store
-  only its SHA-256; 20 minutes idle, 12 hours absolute; logout ends it.
+  only its SHA-256; 20 minutes idle (+ the 15 s write granularity, never
+  early), 12 hours absolute; logout ends it. Login tickets are bound to the
+  browser's pre-login nonce (login CSRF).
 - Authorization: every number a request names must belong to the session's
   account (owned, or added by code through «Управление номерами»).
 """
@@ -23,7 +31,10 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from mts_portal.core import notify
@@ -62,7 +73,15 @@ RATE_WINDOW = timedelta(hours=1)
 MIN_PASSWORD = 8
 MAX_PASSWORD = 128
 TOUCH_EVERY = timedelta(seconds=15)  # last_seen_at is written at most this often
+# last_seen_at can lag the real last activity by up to TOUCH_EVERY, so the idle deadline adds it:
+# a user active at t is never logged out before t + 20 min, and always by t + 20 min + 15 s
+IDLE_DEADLINE = IDLE_TIMEOUT + TOUCH_EVERY
 TICKET_TTL = timedelta(seconds=60)
+NONCE_MAX = 128  # the pre-login nonce cookie (login CSRF binding): secrets.token_urlsafe(32) is 43 characters
+# code purposes whose wrong attempts count against the number's LOGIN guard (the number's holder enters
+# them); the others (add_number, transfer) get a guard per number + purpose + account, so a stranger's
+# wrong add-number codes cannot lock the owner out of their own login
+LOGIN_GUARDED = frozenset({"login", "password"})
 
 # OWASP's argon2id baseline (m=19 MiB, t=2, p=1): ~30 ms here, fine for logins
 _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
@@ -113,6 +132,18 @@ def new_code() -> str:
     return f"{secrets.randbelow(1_000_000):06d}"
 
 
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _serialize(session: Session, key: str) -> None:
+    """Serialise the transactions that count and then add to one rate key (PostgreSQL: a transaction-scoped
+    advisory lock; SQLite: the write transaction is already exclusive, BEGIN IMMEDIATE)."""
+    if _dialect(session) == "postgresql":
+        lock_id = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_id})
+
+
 def _rate_limited(session: Session, key: str, limit: int, now: datetime) -> bool:
     count = session.exec(
         select(func.count()).select_from(RateEvent).where(RateEvent.key == key, RateEvent.at > now - RATE_WINDOW)
@@ -120,27 +151,68 @@ def _rate_limited(session: Session, key: str, limit: int, now: datetime) -> bool
     return count >= limit
 
 
-def _guard(session: Session, msisdn: str) -> LoginGuard:
-    guard = session.get(LoginGuard, msisdn)
-    if guard is None:
-        guard = LoginGuard(msisdn=msisdn, failures=0)
-        session.add(guard)
-    return guard
+def check_send_allowed(*, session: Session, msisdn: str, client: str, now: datetime) -> None:
+    """Raise RateLimited when no more codes may go to `msisdn` or be asked for by `client` this hour.
+    Takes the rate keys' locks first (in this order: number, client), so counting and adding are atomic."""
+    settings = get_settings()
+    _serialize(session, f"sms:{msisdn}")
+    if client:
+        _serialize(session, f"client:{client[:64]}")
+    if _rate_limited(session, f"sms:{msisdn}", settings.sms_per_number_per_hour, now):
+        raise RateLimited("too many codes for this number; try again in an hour",
+                          "Слишком много запросов кода на этот номер. Попробуйте через час")
+    if client and _rate_limited(session, f"client:{client[:64]}", settings.sms_per_client_per_hour, now):
+        raise RateLimited("too many codes requested from this device; try again later",
+                          "Слишком много запросов кода. Попробуйте позже")
+
+
+def _guard_key(msisdn: str, purpose: str = "login", account_id: int | None = None) -> str:
+    """The login guard of a number is keyed by the number itself. Other code purposes get their own key:
+    'g' + 10 hex digits of SHA-256(number:purpose:account) — never all digits, so it cannot meet a number,
+    and short enough for the guard table's 11-character key."""
+    if purpose in LOGIN_GUARDED:
+        return msisdn
+    return "g" + hashlib.sha256(f"{msisdn}:{purpose}:{account_id}".encode()).hexdigest()[:10]
+
+
+def _guard(session: Session, key: str) -> LoginGuard:
+    """The guard row of `key`, created if missing (race-free) and locked for this transaction (PostgreSQL:
+    FOR UPDATE; SQLite: the write transaction is exclusive). Concurrent attempts on one key therefore run one
+    after another, each seeing the failures the previous one committed."""
+    dialect = _dialect(session)
+    if dialect == "postgresql":
+        session.execute(pg_insert(LoginGuard).values(msisdn=key, failures=0)
+                        .on_conflict_do_nothing(index_elements=["msisdn"]))
+    elif dialect == "sqlite":
+        session.execute(sqlite_insert(LoginGuard).values(msisdn=key, failures=0)
+                        .on_conflict_do_nothing(index_elements=["msisdn"]))
+    elif session.get(LoginGuard, key) is None:
+        session.add(LoginGuard(msisdn=key, failures=0))
+        session.flush()
+    return session.exec(
+        select(LoginGuard).where(LoginGuard.msisdn == key).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalars().one()
 
 
 def _check_not_locked(guard: LoginGuard, now: datetime) -> None:
     if guard.locked_until is not None and now < guard.locked_until:
         left = guard.locked_until - now
         minutes, seconds = divmod(int(left.total_seconds()) + (1 if left.microseconds else 0), 60)
+        if guard.msisdn.isdigit():  # a number's login guard
+            en, ru = "login locked", "Вход заблокирован"
+        else:  # the guard of an add-number / transfer code
+            en, ru = "code entry locked", "Ввод кода заблокирован"
         raise Locked(
-            f"too many wrong attempts: login locked for {minutes} min {seconds:02d} s",
-            f"Слишком много неверных попыток. Вход заблокирован ещё на {minutes} мин {seconds:02d} с",
+            f"too many wrong attempts: {en} for {minutes} min {seconds:02d} s",
+            f"Слишком много неверных попыток. {ru} ещё на {minutes} мин {seconds:02d} с",
             locked_until=guard.locked_until.isoformat(), seconds_left=minutes * 60 + seconds,
         )
 
 
 def _fail(session: Session, guard: LoginGuard, now: datetime) -> None:
-    """Count a wrong attempt; the third one locks. The caller commits this even though it raises."""
+    """Count a wrong attempt; the third one locks. The caller commits this even though it raises
+    (transact(..., keep_on=(Unauthorized, Locked)))."""
     if guard.locked_until is not None and now >= guard.locked_until:
         guard.failures = 0
         guard.locked_until = None
@@ -148,6 +220,7 @@ def _fail(session: Session, guard: LoginGuard, now: datetime) -> None:
     if guard.failures >= LOCK_AFTER_FAILURES:
         guard.locked_until = now + LOCK_FOR
     session.add(guard)
+    session.flush()
 
 
 def _succeed(session: Session, guard: LoginGuard) -> None:
@@ -168,8 +241,11 @@ class CodeRequest:
 
 PURPOSE_TEXT = {
     "login": ("Код для входа в Мой МТС: {code}. Никому его не сообщайте.", "MTS login code: {code}."),
-    "add_number": ("Код для добавления номера в личный кабинет: {code}. Если это не вы — не сообщайте его никому.",
-                   "Code to add this number to an account: {code}."),
+    "add_number": ("Этот номер просят добавить в другой личный кабинет ({by}). Код для добавления номера: "
+                   "{code}. Никому не сообщайте его, даже сотрудникам МТС. Если номер добавляете не вы — "
+                   "ничего не делайте.",
+                   "Someone ({by}) asks to add this number to another account. Code: {code}. "
+                   "Do not share it with anyone. If this is not you, ignore this SMS."),
     "transfer": ("Код подтверждения перевода {amount} на номер {to}: {code}.", "Transfer confirmation code: {code}."),
     "password": ("Код для смены пароля: {code}.", "Password change code: {code}."),
 }
@@ -186,22 +262,16 @@ def request_code(
     payload: str | None = None,
     text_args: dict | None = None,
 ) -> CodeRequest:
-    """Send a one-time code to a number's SMS inbox. The same answer whether or not the
-    number is ours (no code is delivered to unknown or lost numbers)."""
-    settings = get_settings()
+    """Send a one-time code to a number's SMS inbox. The same answer whether or not the number is ours:
+    no code of any purpose is delivered to an unknown number or to one marked «Аппарат утрачен»."""
     if purpose not in PURPOSE_TEXT:
         raise Invalid(f"unknown code purpose {purpose!r}")
-    if _rate_limited(session, f"sms:{msisdn}", settings.sms_per_number_per_hour, now):
-        raise RateLimited("too many codes for this number; try again in an hour",
-                          "Слишком много запросов кода на этот номер. Попробуйте через час")
-    if client and _rate_limited(session, f"client:{client}", settings.sms_per_client_per_hour, now):
-        raise RateLimited("too many codes requested from this device; try again later",
-                          "Слишком много запросов кода. Попробуйте позже")
+    check_send_allowed(session=session, msisdn=msisdn, client=client, now=now)
     if purpose == "login":
         _check_not_locked(_guard(session, msisdn), now)
     session.add(RateEvent(key=f"sms:{msisdn}", at=now))
     if client:
-        session.add(RateEvent(key=f"client:{client}", at=now))
+        session.add(RateEvent(key=f"client:{client[:64]}", at=now))
     # a newer code voids the older ones of the same purpose
     session.execute(
         update(OtpCode).where(OtpCode.msisdn == msisdn, OtpCode.purpose == purpose, OtpCode.used_at.is_(None),
@@ -214,8 +284,7 @@ def request_code(
         msisdn=msisdn, purpose=purpose, attempt_id=attempt_id, code_hash=_code_hash(attempt_id, code),
         account_id=account_id, payload=payload, client=client[:64], created_at=now, expires_at=now + CODE_TTL,
     ))
-    deliverable = line is not None and not (purpose == "login" and line.is_lost)
-    if deliverable:
+    if line is not None and not line.is_lost:  # whoever holds a lost device gets no code of any kind
         text_ru = PURPOSE_TEXT[purpose][0].format(code=code, **(text_args or {}))
         session.add(SmsMessage(to_msisdn=msisdn, sender="MTS", text=text_ru, created_at=now))
     session.flush()
@@ -223,14 +292,24 @@ def request_code(
 
 
 def check_code(*, session: Session, attempt_id: str, msisdn: str, code: str, purpose: str, now: datetime,
-               account_id: int | None = None) -> OtpCode:
-    """Consume a code. Wrong / expired / reused / voided codes count as a failed attempt."""
-    guard = _guard(session, msisdn)
+               account_id: int | None = None, deny: bool = False) -> OtpCode:
+    """Consume a code. Wrong / expired / reused / voided codes count as a failed attempt (so does any
+    code when `deny`: the caller refuses this attempt whatever the code, with the same answer).
+
+    The guard row is locked first, so concurrent guesses are compared one at a time and the third wrong
+    one locks the rest out; the code row is locked and marked used with a conditional UPDATE, so a code
+    is accepted once even when presented twice at the same moment."""
+    key = _guard_key(msisdn, purpose, account_id)
+    guard = _guard(session, key)
     _check_not_locked(guard, now)
-    row = session.exec(select(OtpCode).where(OtpCode.attempt_id == str(attempt_id or ""))).scalars().first()
+    row = session.exec(
+        select(OtpCode).where(OtpCode.attempt_id == str(attempt_id or "")[:64]).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalars().first()
     code = str(code or "").strip()
     ok = (
-        row is not None
+        not deny
+        and row is not None
         and row.msisdn == msisdn
         and row.purpose == purpose
         and (account_id is None or row.account_id == account_id)
@@ -241,18 +320,21 @@ def check_code(*, session: Session, attempt_id: str, msisdn: str, code: str, pur
         and code.isdigit()
         and hmac.compare_digest(row.code_hash, _code_hash(row.attempt_id, code))
     )
+    if ok:  # single use, also against a concurrent consumer
+        ok = session.execute(
+            update(OtpCode).where(OtpCode.id == row.id, OtpCode.used_at.is_(None)).values(used_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount == 1
     if not ok:
         _fail(session, guard, now)
         left = max(0, LOCK_AFTER_FAILURES - guard.failures)
-        if guard.locked_until is not None and now < guard.locked_until:
-            _check_not_locked(guard, now)
+        _check_not_locked(guard, now)
         raise Unauthorized(
             f"wrong or expired code ({left} attempts left)",
             f"Неверный или устаревший код. Осталось попыток: {left}",
             attempts_left=left,
         )
-    row.used_at = now
-    session.add(row)
+    set_committed_value(row, "used_at", now)
     _succeed(session, guard)
     return row
 
@@ -288,23 +370,44 @@ class LoginGrant:
     msisdn: str
 
 
-def _grant(session: Session, line: Line, now: datetime) -> LoginGrant:
+def binding_hash(nonce: str | None) -> str | None:
+    """SHA-256 of a browser's pre-login nonce (the HttpOnly cookie set by /api/v1/session/prelogin)."""
+    nonce = str(nonce or "")
+    if not nonce or len(nonce) > NONCE_MAX:
+        return None
+    return hashlib.sha256(nonce.encode()).hexdigest()
+
+
+def _grant(session: Session, line: Line, now: datetime, binding: str | None = None) -> LoginGrant:
     ticket = secrets.token_urlsafe(32)
-    session.add(LoginTicket(ticket_hash=_token_hash(ticket), line_id=line.id, created_at=now,
-                            expires_at=now + TICKET_TTL))
+    session.add(LoginTicket(ticket_hash=_token_hash(ticket), line_id=line.id, binding_hash=binding_hash(binding),
+                            created_at=now, expires_at=now + TICKET_TTL))
     session.flush()
     return LoginGrant(ticket, line.msisdn)
 
 
-def redeem_ticket(*, session: Session, ticket: str, client: str, now: datetime) -> LoginResult:
-    """Turn a login ticket into a new session (a new random token at every login)."""
-    row = session.exec(select(LoginTicket).where(LoginTicket.ticket_hash == _token_hash(str(ticket or ""))))\
-        .scalars().first()
+def redeem_ticket(*, session: Session, ticket: str, client: str, now: datetime, binding: str | None = None,
+                  require_binding: bool = False) -> LoginResult:
+    """Turn a login ticket into a new session (a new random token at every login).
+
+    A ticket issued to a browser with a pre-login nonce is redeemed only with that nonce (login CSRF:
+    a ticket the attacker earned with his own credentials does not work in the victim's browser);
+    `require_binding` (the browser route) refuses unbound tickets too."""
+    row = session.exec(select(LoginTicket).where(LoginTicket.ticket_hash == _token_hash(str(ticket or "")))
+                       .with_for_update().execution_options(populate_existing=True)).scalars().first()
     if row is None or row.used_at is not None or now >= row.expires_at:
         raise Unauthorized("this login link is no longer valid; log in again",
                            "Ссылка для входа устарела. Войдите ещё раз")
-    row.used_at = now
-    session.add(row)
+    given = binding_hash(binding)
+    if (row.binding_hash is None and require_binding) or (
+            row.binding_hash is not None and (given is None or not hmac.compare_digest(row.binding_hash, given))):
+        raise Unauthorized("this login was not started in this browser; log in again here",
+                           "Вход начат не в этом браузере. Войдите ещё раз на этой странице",
+                           code="login_binding")
+    if session.execute(update(LoginTicket).where(LoginTicket.id == row.id, LoginTicket.used_at.is_(None))
+                       .values(used_at=now).execution_options(synchronize_session=False)).rowcount != 1:
+        raise Unauthorized("this login link is no longer valid; log in again",
+                           "Ссылка для входа устарела. Войдите ещё раз")
     line = session.get(Line, row.line_id)
     _refuse_lost(line)
     return _start_session(session, line, client, now)
@@ -322,16 +425,18 @@ def _start_session(session: Session, line: Line, client: str, now: datetime) -> 
 
 
 def login_with_code(*, session: Session, attempt_id: str, msisdn: str, code: str, client: str,
-                    now: datetime) -> LoginGrant:
+                    now: datetime, binding: str | None = None) -> LoginGrant:
+    """A right code becomes a one-time ticket, bound to the browser's pre-login nonce `binding`."""
     check_code(session=session, attempt_id=attempt_id, msisdn=msisdn, code=code, purpose="login", now=now)
     line = session.exec(select(Line).where(Line.msisdn == msisdn)).scalars().first()
     if line is None:  # cannot happen: no code is delivered to unknown numbers
         raise Unauthorized(GENERIC_BAD_CREDENTIALS_EN, GENERIC_BAD_CREDENTIALS_RU)
     _refuse_lost(line)
-    return _grant(session, line, now)
+    return _grant(session, line, now, binding)
 
 
-def login_with_password(*, session: Session, msisdn: str, password: str, client: str, now: datetime) -> LoginGrant:
+def login_with_password(*, session: Session, msisdn: str, password: str, client: str, now: datetime,
+                        binding: str | None = None) -> LoginGrant:
     guard = _guard(session, msisdn)
     _check_not_locked(guard, now)
     line = session.exec(select(Line).where(Line.msisdn == msisdn)).scalars().first()
@@ -356,7 +461,7 @@ def login_with_password(*, session: Session, msisdn: str, password: str, client:
     if _hasher.check_needs_rehash(cred.password_hash):
         cred.password_hash = _hasher.hash(password)
         session.add(cred)
-    return _grant(session, line, now)
+    return _grant(session, line, now, binding)
 
 
 def _refuse_lost(line: Line) -> None:
@@ -378,7 +483,7 @@ def validate_session(*, session: Session, token: str | None, now: datetime, touc
     reason = None
     if now >= row.created_at + ABSOLUTE_TIMEOUT:
         reason = "expired"
-    elif now >= row.last_seen_at + IDLE_TIMEOUT:
+    elif now >= row.last_seen_at + IDLE_DEADLINE:
         reason = "idle"
     login_line = session.get(Line, row.login_line_id)
     if reason is None and (login_line is None or login_line.is_lost):
@@ -409,7 +514,7 @@ def ended_reason(*, session: Session, token: str | None, now: datetime | None = 
     if now is not None:
         if now >= row.created_at + ABSOLUTE_TIMEOUT:
             return "expired"
-        if now >= row.last_seen_at + IDLE_TIMEOUT:
+        if now >= row.last_seen_at + IDLE_DEADLINE:
             return "idle"
     return "unknown"
 
@@ -507,14 +612,21 @@ def set_password(*, session: Session, info: SessionInfo, new_password: str, now:
     cred = session.get(Credential, line.id)
     if cred is not None or not first_time:
         if current_password:
+            # the same guard as the login: a stolen session cannot guess the current password without limit
+            guard = _guard(session, line.msisdn)
+            _check_not_locked(guard, now)
             try:
-                _hasher.verify(cred.password_hash if cred else _DUMMY_HASH, current_password)
+                _hasher.verify(cred.password_hash if cred else _DUMMY_HASH, str(current_password))
                 if cred is None:
                     raise VerifyMismatchError
             except (VerifyMismatchError, VerificationError, InvalidHashError):
-                guard = _guard(session, line.msisdn)
                 _fail(session, guard, now)
-                raise Unauthorized("the current password is wrong", "Текущий пароль указан неверно") from None
+                _check_not_locked(guard, now)  # the third wrong one locks (and says so)
+                left = max(0, LOCK_AFTER_FAILURES - guard.failures)
+                raise Unauthorized(f"the current password is wrong ({left} attempts left)",
+                                   f"Текущий пароль указан неверно. Осталось попыток: {left}",
+                                   attempts_left=left) from None
+            _succeed(session, guard)
         elif code_attempt_id and code:
             check_code(session=session, attempt_id=code_attempt_id, msisdn=line.msisdn, code=code,
                        purpose="password", now=now)
@@ -529,6 +641,10 @@ def set_password(*, session: Session, info: SessionInfo, new_password: str, now:
         cred.password_hash = _hasher.hash(new_password)
         cred.updated_at = now
     session.add(cred)
+    # whoever else is logged in to this account (a stolen cookie, a forgotten PC) is logged out now
+    session.execute(update(AuthSession).where(AuthSession.account_id == info.account_id,
+                                              AuthSession.id != info.session_id, AuthSession.ended_at.is_(None))
+                    .values(ended_at=now, ended_reason="password"))
     notify_line(session, line, notify.notification(
         line.id, "info", "Пароль для входа в личный кабинет изменён.", "Your portal password was changed.", now),
         also_sms=True)
@@ -538,22 +654,23 @@ def set_password(*, session: Session, info: SessionInfo, new_password: str, now:
 
 
 def request_add_number(*, session: Session, info: SessionInfo, msisdn: str, client: str, now: datetime) -> CodeRequest:
+    """Send a code to the number to add. A number marked «Аппарат утрачен» gets no code (the answer is the
+    same as for any number, as for an unknown one) and its confirmation is refused."""
     msisdn = normalize_msisdn(msisdn)
     for line in account_lines(session, info.account_id):
         if line.msisdn == msisdn:
             raise Conflict("this number is already in your account", "Этот номер уже есть в вашем личном кабинете")
     return request_code(session=session, msisdn=msisdn, purpose="add_number", client=client, now=now,
-                        account_id=info.account_id)
+                        account_id=info.account_id, text_args={"by": format_msisdn(info.login_msisdn)})
 
 
 def confirm_add_number(*, session: Session, info: SessionInfo, attempt_id: str, msisdn: str, code: str,
                        now: datetime) -> Line:
     msisdn = normalize_msisdn(msisdn)
-    check_code(session=session, attempt_id=attempt_id, msisdn=msisdn, code=code, purpose="add_number", now=now,
-               account_id=info.account_id)
     line = session.exec(select(Line).where(Line.msisdn == msisdn)).scalars().first()
-    if line is None:
-        raise NotFound("no such number", "Номер не найден")
+    # a lost number is never added: the same answer as a wrong code (and it counts as one)
+    check_code(session=session, attempt_id=attempt_id, msisdn=msisdn, code=code, purpose="add_number", now=now,
+               account_id=info.account_id, deny=line is None or line.is_lost)
     if can_access(session, info.account_id, line):
         raise Conflict("this number is already in your account", "Этот номер уже есть в вашем личном кабинете")
     session.add(AccountLink(account_id=info.account_id, line_id=line.id, created_at=now))
@@ -602,6 +719,12 @@ def mark_lost(*, session: Session, info: SessionInfo, msisdn: str, now: datetime
     # the lost number's own sessions end now (whoever holds the device is logged out)
     session.execute(update(AuthSession).where(AuthSession.login_line_id == line.id, AuthSession.ended_at.is_(None))
                     .values(ended_at=now, ended_reason="line_lost"))
+    # other accounts the number was added to lose it (the device's holder may have added it to his own);
+    # its own account keeps it and is the only one that can unblock it
+    session.execute(delete(AccountLink).where(AccountLink.line_id == line.id))
+    session.execute(update(AuthSession).where(AuthSession.selected_line_id == line.id,
+                                              AuthSession.account_id != line.account_id)
+                    .values(selected_line_id=AuthSession.login_line_id))
     notify_line(session, line, notify.notification(
         line.id, "info", "Номер заблокирован: «Аппарат утрачен». Звонки, SMS, интернет и вход по этому номеру недоступны.",
         "Number blocked as lost: calls, SMS, data and login with it are off.", now))
@@ -609,12 +732,14 @@ def mark_lost(*, session: Session, info: SessionInfo, msisdn: str, now: datetime
 
 
 def unblock_lost(*, session: Session, info: SessionInfo, msisdn: str, now: datetime) -> Line:
+    """Only from another number of the line's OWN account: an account the number was merely added to
+    (by a code, which whoever holds the lost device could have received) cannot unblock it."""
     line = require_line(session, info, msisdn)
-    if not line.is_lost:
-        raise Conflict("this number is not marked as lost", "Номер не отмечен как утраченный")
-    if info.login_line_id == line.id:
+    if info.login_line_id == line.id or line.account_id != info.account_id:
         raise Forbidden("unblock it from another number of the account",
                         "Разблокировать номер можно только с другого номера вашего счёта")
+    if not line.is_lost:
+        raise Conflict("this number is not marked as lost", "Номер не отмечен как утраченный")
     line.is_lost = False
     recompute_status(line)
     touch(session, line, now)
@@ -642,5 +767,5 @@ __all__ = [
     "CodeRequest", "LoginGrant", "LoginResult", "redeem_ticket", "SessionInfo", "account_lines", "can_access", "check_code", "confirm_add_number",
     "end_session", "format_msisdn", "get_line", "login_with_code", "login_with_password", "mark_lost",
     "normalize_msisdn", "remove_number", "request_add_number", "request_code", "require_line", "select_line",
-    "set_password", "unblock_lost", "validate_session",
+    "set_password", "unblock_lost", "validate_session", "binding_hash", "check_send_allowed",
 ]

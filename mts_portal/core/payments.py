@@ -385,22 +385,27 @@ def autopay_view(session: Session, info: SessionInfo, msisdn: str) -> tuple[list
 
 def request_transfer(session: Session, info: SessionInfo, from_msisdn: str, to_text: str, amount_kopecks: int,
                      client: str, now: datetime) -> tuple[Transfer, auth.CodeRequest]:
-    """A transfer waits for a code sent to the sender's own number."""
+    """A transfer waits for a code sent to the sender's own number.
+
+    Everything that does not depend on the recipient is checked first (amount, the sender's state and
+    money, the sender's code limit), and an unknown, lost or blocked recipient gets one answer: a start
+    with a bad amount, or past the limit, tells nothing about whether the recipient exists."""
     source = require_line(session, info, from_msisdn)
-    to_msisdn = auth.normalize_msisdn(to_text)
-    if to_msisdn == source.msisdn:
-        raise Invalid("cannot transfer to the same number", "Нельзя перевести деньги на этот же номер")
-    target = session.exec(select(Line).where(Line.msisdn == to_msisdn)).scalars().first()
-    if target is None or target.status == "lost":
-        raise Invalid("the recipient is not a subscriber of our network", "Получатель не абонент МТС")
     if isinstance(amount_kopecks, bool) or not isinstance(amount_kopecks, int) \
             or not TRANSFER_MIN <= amount_kopecks <= TRANSFER_MAX:
         raise Invalid("amount: 10–5,000 ₽", "Сумма перевода: от 10 до 5 000 ₽")
+    to_msisdn = auth.normalize_msisdn(to_text)
+    if to_msisdn == source.msisdn:
+        raise Invalid("cannot transfer to the same number", "Нельзя перевести деньги на этот же номер")
     if source.status != "active":
         raise Conflict("the number is not active", "Номер не активен: перевод недоступен")
     if source.balance_kopecks - amount_kopecks < 0:
         raise Conflict("not enough money (transfers cannot use credit)",
                        "Недостаточно средств: переводить можно только свои деньги, без кредита")
+    auth.check_send_allowed(session=session, msisdn=source.msisdn, client=client, now=now)
+    target = session.exec(select(Line).where(Line.msisdn == to_msisdn)).scalars().first()
+    if target is None or target.status in ("lost", "blocked"):
+        raise Invalid("the recipient is not a subscriber of our network", "Получатель не абонент МТС")
     transfer = Transfer(from_line_id=source.id, to_line_id=target.id, amount_kopecks=amount_kopecks, status="pending",
                         idempotency_key="tr-" + uuid.uuid4().hex, account_id=info.account_id, created_at=now)
     session.add(transfer)

@@ -146,13 +146,23 @@ def login_page() -> rx.Component:
                     rx.cond(LoginState.notice != "",
                             rx.callout(LoginState.notice, icon="info", color_scheme="blue", id="login-notice",
                                        width="100%")),
-                    rx.segmented_control.root(
-                        rx.segmented_control.item(UiState.t["login.by_code"], value="code"),
-                        rx.segmented_control.item(UiState.t["login.by_password"], value="password"),
-                        value=LoginState.mode, on_change=LoginState.set_mode, width="100%", id="login-mode",
-                    ),
                     _error(),
-                    rx.cond(LoginState.mode == "code", code_form(), password_form()),
+                    # the forms appear once this page's websocket carries the pre-login nonce (login CSRF)
+                    rx.cond(
+                        LoginState.ready,
+                        rx.vstack(
+                            rx.segmented_control.root(
+                                rx.segmented_control.item(UiState.t["login.by_code"], value="code"),
+                                rx.segmented_control.item(UiState.t["login.by_password"], value="password"),
+                                value=LoginState.mode, on_change=LoginState.set_mode, width="100%",
+                                id="login-mode",
+                            ),
+                            rx.cond(LoginState.mode == "code", code_form(), password_form()),
+                            spacing="4", width="100%", id="login-forms",
+                        ),
+                        rx.cond(LoginState.error == "", rx.center(rx.spinner(size="3"), width="100%",
+                                                                  padding="24px", id="login-wait")),
+                    ),
                     rx.text(UiState.t["login.hint"], size="1", color="var(--gray-11)"),
                     spacing="4", width="100%",
                 ),

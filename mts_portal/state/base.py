@@ -6,6 +6,11 @@ the websocket's request headers and validates it against the store on every
 event (idle and absolute limits are enforced there, on the server). Handler
 arguments come from the browser and are untrusted: anything naming a number,
 record, card or member is checked by the core against the session's account.
+
+A browser tab's Reflex state outlives a login: on logout, on an ended session,
+when the login page loads and whenever a tab's state meets a session other than
+the one it was filled for, every page state is reset (`wipe_tab`), and the tab's
+Reflex token is dropped before leaving so the next login starts on a fresh state.
 """
 
 from __future__ import annotations
@@ -26,6 +31,10 @@ from mts_portal.i18n import TEXTS
 
 log = logging.getLogger("mts_portal.ui")
 SESSION_COOKIE = "mts_session"
+PRELOGIN_COOKIE = "mts_prelogin"  # set by /api/v1/session/prelogin; login tickets are bound to it
+# JavaScript run before leaving for the login page: forget this tab's Reflex token (sessionStorage "token"),
+# so the page that follows gets a new, empty state instead of the previous subscriber's
+FORGET_TAB = "try { window.sessionStorage.removeItem('token'); } catch (e) {}"
 T = TypeVar("T")
 
 
@@ -68,15 +77,71 @@ class UiState(rx.State):
     def _client(self) -> str:
         return (self.router.session.client_ip or "")[:64]
 
-    def _token(self) -> str | None:
+    def _cookie(self, name: str) -> str | None:
+        """A cookie of the websocket's upgrade request (HttpOnly cookies included; fixed per connection)."""
         raw = self.router.headers.cookie or ""
         try:
             jar = SimpleCookie()
             jar.load(raw)
         except CookieError:
             return None
-        morsel = jar.get(SESSION_COOKIE)
+        morsel = jar.get(name)
         return morsel.value if morsel else None
+
+    def _token(self) -> str | None:
+        return self._cookie(SESSION_COOKIE)
+
+    def _prelogin(self) -> str | None:
+        """The browser's pre-login nonce (see api/app.py `prelogin`), if it looks like one of ours."""
+        value = self._cookie(PRELOGIN_COOKIE) or ""
+        if 32 <= len(value) <= auth.NONCE_MAX and all(ch.isalnum() or ch in "-_" for ch in value):
+            return value
+        return None
+
+
+def _page_states() -> list[type[rx.State]]:
+    """Every state below UiState: the login page's, the demo panels' and all private pages'."""
+    out, todo = [], list(UiState.get_substates())
+    while todo:
+        cls = todo.pop()
+        out.append(cls)
+        todo.extend(cls.get_substates())
+    return out
+
+
+async def wipe_tab(state: rx.State) -> None:
+    """Reset every page state of this browser tab to its defaults: nothing of the previous subscriber
+    (balance, records, e-mail, support chat, header) stays in the tab or in the snapshot the next page
+    load receives. The interface language (UiState) stays."""
+    for cls in _page_states():
+        (await state.get_state(cls)).reset()
+
+
+# live watchers (background events), one per (page, browser tab): a client that calls a watch handler
+# again gets a no-op while its watcher runs; a watcher for another line replaces the old one
+_WATCHERS: dict[tuple[str, str], tuple[asyncio.Task, int]] = {}
+
+
+def claim_watch(name: str, client_token: str, line_id: int) -> bool:
+    """Call at the start of a background watcher. False: one already runs for this tab and line (return).
+    True: this task is the tab's watcher now (an older one watching another line is cancelled)."""
+    task = asyncio.current_task()
+    key = (name, str(client_token))
+    current = _WATCHERS.get(key)
+    if current is not None and current[0] is not task and not current[0].done():
+        if current[1] == line_id:
+            return False
+        current[0].cancel()
+    _WATCHERS[key] = (task, line_id)
+    return True
+
+
+def release_watch(name: str, client_token: str) -> None:
+    """Call when a watcher ends (in `finally`)."""
+    key = (name, str(client_token))
+    current = _WATCHERS.get(key)
+    if current is not None and current[0] is asyncio.current_task():
+        del _WATCHERS[key]
 
 
 class SessionState(UiState):
@@ -89,19 +154,26 @@ class SessionState(UiState):
     lines: list[dict[str, str]] = []
     has_password: bool = True
     authed: bool = False
+    _session_id: int = 0  # the session this tab's state was filled for
 
     async def _session(self, touch: bool = True) -> auth.SessionInfo | None:
         token = self._token()
         if not token:
             return None
-        return await write(lambda s: auth.validate_session(session=s, token=token, now=runtime.now(),
+        info = await write(lambda s: auth.validate_session(session=s, token=token, now=runtime.now(),
                                                            touch_it=touch))
+        if info is not None and info.session_id != self._session_id:
+            # a new login in this tab: nothing filled for an earlier session may show
+            await wipe_tab(self)
+            self._session_id = info.session_id
+        return info
 
-    def _to_login(self, reason: str = "expired"):
-        """Leave for the login page through the route that clears the cookie (a full page load)."""
-        self.authed = False
-        reason = reason if reason in ("logout", "idle", "expired", "lost") else "expired"
-        return rx.call_script(f"window.location.replace('/api/v1/session/logout?reason={reason}')")
+    async def _to_login(self, reason: str = "expired"):
+        """Leave for the login page through the route that clears the cookie (a full page load),
+        with this tab's state wiped and its Reflex token forgotten."""
+        await wipe_tab(self)
+        reason = reason if reason in ("logout", "idle", "expired", "lost", "password") else "expired"
+        return rx.call_script(f"{FORGET_TAB} window.location.replace('/api/v1/session/logout?reason={reason}')")
 
     async def _load_header(self, info: auth.SessionInfo) -> None:
         def fn(s):
@@ -130,14 +202,15 @@ class SessionState(UiState):
         """The redirect for a session that no longer works, with the reason shown on the login page."""
         token = self._token()
         reason = await query(lambda s: auth.ended_reason(session=s, token=token, now=runtime.now()))
-        return self._to_login({"idle": "idle", "line_lost": "lost"}.get(reason, "expired"))
+        return await self._to_login({"idle": "idle", "line_lost": "lost", "password": "password"}
+                                    .get(reason, "expired"))
 
     @rx.event
     async def switch_line(self, msisdn: str):
         """Select another number of the account (untrusted argument: checked by the core)."""
         info = await self._session()
         if info is None:
-            return self._to_login()
+            return await self._gone()
         token = self._token()
         try:
             info = await write(lambda s: auth.select_line(session=s, token=token, info=info, msisdn=str(msisdn)))
@@ -151,8 +224,8 @@ class SessionState(UiState):
         token = self._token()
         if token:
             await write(lambda s: auth.end_session(session=s, token=token, now=runtime.now()))
-        self.authed = False
-        return rx.call_script("window.location.assign('/api/v1/session/logout?reason=logout')")
+        await wipe_tab(self)
+        return rx.call_script(f"{FORGET_TAB} window.location.assign('/api/v1/session/logout?reason=logout')")
 
 
 KEEP_FAILURES = (Unauthorized, Locked)

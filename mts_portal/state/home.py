@@ -13,7 +13,14 @@ import reflex as rx
 from mts_portal.core import auth, runtime
 from mts_portal.core.errors import DomainError
 from mts_portal.core.live import HUB
-from mts_portal.state.base import SessionState, query, write
+from mts_portal.state.base import (
+    KEEP_FAILURES,
+    SessionState,
+    claim_watch,
+    query,
+    release_watch,
+    write,
+)
 from mts_portal.state.views import BucketRow, home_view
 
 WAKE_EVERY_S = 10.0
@@ -64,21 +71,32 @@ class HomeState(SessionState):
 
     @rx.event(background=True)
     async def watch(self):
+        """One watcher per browser tab: calling this again while it runs (for the same line) is a no-op."""
         async with self:
-            line_id, msisdn, lang, token = self._line_id, self.msisdn, self._lang(), self._token()
-        while True:
-            changed = await HUB.wait(line_id, WAKE_EVERY_S)
-            # checks the session without counting as activity; an ended session is recorded with its reason
-            alive = await write(lambda s: auth.validate_session(session=s, token=token, now=runtime.now(),
-                                                                touch_it=False))
-            if alive is None:
-                yield HomeState.leave
+            client, line_id = self.router.session.client_token, self._line_id
+            if not line_id or not claim_watch("home", client, line_id):
                 return
-            if not changed:
-                continue
-            view = await query(lambda s: home_view(s, msisdn, runtime.now(), lang))
-            async with self:
-                self._apply(view)
+        try:
+            while True:
+                async with self:
+                    if self._line_id != line_id:  # the tab moved on (another line, a wiped state)
+                        return
+                    msisdn, lang, token = self.msisdn, self._lang(), self._token()
+                changed = await HUB.wait(line_id, WAKE_EVERY_S)
+                # checks the session without counting as activity; an ended session is recorded with its reason
+                alive = await write(lambda s, t=token: auth.validate_session(session=s, token=t, now=runtime.now(),
+                                                                             touch_it=False))
+                if alive is None:
+                    yield HomeState.leave
+                    return
+                if not changed:
+                    continue
+                view = await query(lambda s, m=msisdn, lg=lang: home_view(s, m, runtime.now(), lg))
+                async with self:
+                    if self._line_id == line_id:
+                        self._apply(view)
+        finally:
+            release_watch("home", client)
 
     @rx.event
     async def leave(self):
@@ -111,7 +129,7 @@ class PasswordState(SessionState):
         try:
             await write(lambda s: auth.set_password(session=s, info=info, new_password=new, now=runtime.now(),
                                                     current_password=current, first_time=not info.has_password),
-                        keep_on=(auth.Unauthorized,))
+                        keep_on=KEEP_FAILURES)  # a wrong current password is counted (and may lock)
         except DomainError as exc:
             self.error = self._msg(exc)
             self.saving = False

@@ -3,6 +3,11 @@
 The attempt id that binds a code to this login attempt stays on the server
 (a backend-only var). A proven login becomes a one-time ticket; the browser
 takes it to /api/v1/session/establish, which sets the HttpOnly cookie.
+
+Login CSRF: the ticket is bound to this browser's pre-login nonce, an HttpOnly
+SameSite=Strict cookie from /api/v1/session/prelogin that this page's websocket
+carries; establish redeems the ticket only with the same cookie. A page whose
+websocket has no nonce goes through prelogin once (a full page load) first.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from mts_portal.core.errors import DomainError, Locked
 from mts_portal.core.models import SmsMessage
 from mts_portal.core.settings import get_settings
 from mts_portal.i18n import add
-from mts_portal.state.base import KEEP_FAILURES, UiState, query, write
+from mts_portal.state.base import KEEP_FAILURES, UiState, query, wipe_tab, write
 
 add({
     "login.e.idle": ("Сеанс завершён из-за 20 минут бездействия. Войдите снова.",
@@ -27,6 +32,12 @@ add({
     "login.e.unauthorized": ("Ссылка для входа устарела. Войдите ещё раз.", "The login link expired. Log in again."),
     "login.e.line_lost": ("Номер заблокирован как утраченный. Войдите с другого номера этого счёта.",
                           "The number is blocked as lost. Log in with another number of the account."),
+    "login.e.login_binding": ("Вход был начат не в этом браузере. Войдите ещё раз на этой странице.",
+                              "The login was not started in this browser. Please log in again here."),
+    "login.e.password": ("Пароль изменён, сеанс завершён. Войдите снова.",
+                         "The password was changed and this session ended. Please log in again."),
+    "login.no_cookies": ("Для входа браузер должен принимать cookies этого сайта.",
+                         "To log in, the browser must accept this site's cookies."),
 })
 
 
@@ -41,8 +52,17 @@ class LoginState(UiState):
     locked: bool = False
     busy: bool = False
     demo_logins: list[dict[str, str]] = []
+    ready: bool = False  # this page's websocket carries the pre-login nonce: the forms may be used
     _attempt_id: str = ""
     _msisdn: str = ""
+
+    def _to_prelogin(self):
+        """A full page load through the route that gives the browser its pre-login nonce."""
+        params = {k: v for k, v in self.router.url.query_parameters.items() if k == "e"}
+        query_s = "&".join(f"{k}={v}" for k, v in params.items() if str(v).replace("_", "").isalnum())
+        target = "/login?" + (query_s + "&" if query_s else "") + "pl=1"
+        return rx.call_script(f"window.location.replace('/api/v1/session/prelogin?next=' + "
+                              f"encodeURIComponent('{target}'))")
 
     @rx.event
     async def load(self):
@@ -52,11 +72,18 @@ class LoginState(UiState):
                                                                touch_it=False))
             if info is not None:
                 return rx.redirect("/")
+        await wipe_tab(self)  # nothing of an earlier subscriber stays in this tab
         reason = self.router.url.query_parameters.get("e", "")
         self.notice = self.t.get(f"login.e.{reason}", "") if reason else ""
         self.error = ""
         self.busy = False
         self.locked = False
+        if self._prelogin() is None:
+            if self.router.url.query_parameters.get("pl", ""):  # been through prelogin: cookies are refused
+                self.error = self.t["login.no_cookies"]
+                return
+            return self._to_prelogin()
+        self.ready = True
         if get_settings().demo:
             from simulator.demo import demo_logins
 
@@ -85,9 +112,14 @@ class LoginState(UiState):
         self.error = self._msg(exc)
 
     async def _login(self, fn):
-        """Run a credential check; a refusal is shown (and counted), a grant becomes a session."""
+        """Run a credential check; a refusal is shown (and counted), a grant becomes a session.
+        `fn(session, binding)`: the grant is bound to this browser's pre-login nonce."""
+        binding = self._prelogin()
+        if binding is None:
+            self.busy = False
+            return self._to_prelogin()
         try:
-            grant = await write(fn, keep_on=KEEP_FAILURES)
+            grant = await write(lambda s: fn(s, binding), keep_on=KEEP_FAILURES)
         except DomainError as exc:
             self._refused(exc)
             return None
@@ -106,6 +138,9 @@ class LoginState(UiState):
             msisdn = auth.normalize_msisdn(str(form.get("phone", "")))
         except DomainError as exc:
             self.error = self._msg(exc)
+            return
+        if self._prelogin() is None:
+            yield self._to_prelogin()
             return
         self.busy = True
         yield
@@ -137,8 +172,9 @@ class LoginState(UiState):
         self.busy = True
         yield
         attempt, msisdn, client = self._attempt_id, self._msisdn, self._client()
-        yield await self._login(lambda s: auth.login_with_code(session=s, attempt_id=attempt, msisdn=msisdn,
-                                                               code=code, client=client, now=runtime.now()))
+        yield await self._login(lambda s, b: auth.login_with_code(session=s, attempt_id=attempt, msisdn=msisdn,
+                                                                  code=code, client=client, now=runtime.now(),
+                                                                  binding=b))
 
     @rx.event
     async def submit_password(self, form: dict):
@@ -152,8 +188,9 @@ class LoginState(UiState):
         self.busy = True
         yield
         client = self._client()
-        yield await self._login(lambda s: auth.login_with_password(session=s, msisdn=msisdn, password=password,
-                                                                   client=client, now=runtime.now()))
+        yield await self._login(lambda s, b: auth.login_with_password(session=s, msisdn=msisdn,
+                                                                      password=password, client=client,
+                                                                      now=runtime.now(), binding=b))
 
 class PhoneState(UiState):
     """Demo mode only: the SMS inbox of any number, so a demo can log in by code."""

@@ -25,9 +25,9 @@ add({
     "numbers.lost": ("Аппарат утрачен", "Device lost"),
     "numbers.lost_q": ("Заблокировать номер как утраченный?", "Block the number as lost?"),
     "numbers.lost_d": ("Звонки, SMS, интернет и вход в кабинет с этого номера будут недоступны, пока вы не "
-                       "разблокируете его с другого номера этого счёта.",
+                       "разблокируете его с другого номера его счёта. Из других кабинетов номер будет удалён.",
                        "Calls, SMS, data and logging in with it stop until you unblock it from another number "
-                       "of this account."),
+                       "of its own account. Other accounts it was added to lose it."),
     "numbers.unblock": ("Разблокировать", "Unblock"),
     "numbers.add": ("Добавить номер", "Add a number"),
     "numbers.add_hint": ("На добавляемый номер придёт SMS с кодом подтверждения.",
@@ -143,7 +143,7 @@ class NumbersState(SessionState):
         if info is not None and str(msisdn) == info.login_msisdn:
             result = await self._act(lambda s, i: auth.mark_lost(session=s, info=i, msisdn=str(msisdn),
                                                                  now=runtime.now()), "numbers.lost_ok")
-            return [result, self._to_login("lost")]  # this very session belonged to the lost number
+            return [result, await self._to_login("lost")]  # this very session belonged to the lost number
         return await self._act(lambda s, i: auth.mark_lost(session=s, info=i, msisdn=str(msisdn), now=runtime.now()),
                                "numbers.lost_ok")
 

@@ -51,18 +51,20 @@ def test_add_a_second_number_and_switch_to_it(portal, any_context):
     expect(page.locator("#tariff-name")).to_have_text("Минимум")
 
 
+def account_of(portal, msisdn: str) -> int:
+    import sqlite3
+
+    with sqlite3.connect(f"file:{portal.db_path}?mode=ro", uri=True) as db:
+        return db.execute("SELECT account_id FROM lines WHERE msisdn = ?", (msisdn,)).fetchone()[0]
+
+
 def test_device_lost_and_unblock_from_another_number(portal, desktop_context):
     main = portal.line("smart", balance_kopecks=50_000)
-    account = portal.summary(main)
-    kid = portal.line("minimum", balance_kopecks=10_000)
+    kid = portal.line("minimum", balance_kopecks=10_000, account_id=account_of(portal, main))
     page = desktop_context.new_page()
     LoginPage(page, portal.url).login_with_code(main)
     page.goto(portal.url + "/numbers")
-    page.locator("#add-msisdn").fill(kid)
-    page.locator("#add-send-code").click()
-    page.locator("#add-code").fill(read_code(page, kid))
-    page.locator("#add-confirm").click()
-    expect(page.locator(f"#number-{kid}")).to_be_visible()
+    expect(page.locator(f"#number-{kid}")).to_be_visible()  # a number of the same contract
     page.locator(f"#lost-{kid}").click()
     page.locator("#confirm-ok").click()
     expect(page.locator(f"#number-{kid}")).to_contain_text("аппарат утрачен")
@@ -72,4 +74,33 @@ def test_device_lost_and_unblock_from_another_number(portal, desktop_context):
     assert result[0]["status"] == "blocked"
     page.locator(f"#unblock-{kid}").click()
     expect(page.locator(f"#number-{kid}")).to_contain_text("Активен")
-    assert portal.summary(kid)["status"] == "active" and account["msisdn"] == main
+    assert portal.summary(kid)["status"] == "active"
+
+
+def test_a_lost_number_cannot_be_added_to_another_account(portal, desktop_context):
+    """Whoever holds the lost phone cannot attach it to his own account: no code reaches the phone."""
+    owner = portal.line("smart", balance_kopecks=50_000)
+    lost = portal.line("minimum", balance_kopecks=10_000, account_id=account_of(portal, owner))
+    thief = portal.line("minimum", balance_kopecks=10_000, holder="Вор")
+    page = desktop_context.new_page()
+    LoginPage(page, portal.url).login_with_code(owner)
+    page.goto(portal.url + "/numbers")
+    page.locator(f"#lost-{lost}").click()
+    page.locator("#confirm-ok").click()
+    expect(page.locator(f"#number-{lost}")).to_contain_text("аппарат утрачен")
+    page.locator("#logout").click()
+    expect(page.locator("#login-notice")).to_be_visible()
+    LoginPage(page, portal.url).login_with_code(thief)
+    page.goto(portal.url + "/numbers")
+    page.locator("#add-msisdn").fill(lost)
+    page.locator("#add-send-code").click()
+    expect(page.locator("#add-code")).to_be_visible()  # the usual answer ...
+    import sqlite3
+
+    with sqlite3.connect(f"file:{portal.db_path}?mode=ro", uri=True) as db:
+        texts = [t for (t,) in db.execute("SELECT text FROM sms_messages WHERE to_msisdn = ?", (lost,))]
+    assert not [t for t in texts if "Код для добавления" in t], texts
+    page.locator("#add-code").fill("123456")
+    page.locator("#add-confirm").click()
+    expect(page.locator("#add-error")).to_contain_text("Неверный")  # ... and the answer of a wrong code
+    expect(page.locator(f"#number-{lost}")).to_have_count(0)

@@ -212,3 +212,30 @@ def test_every_store_touching_handler_checks_the_session_first():
             assert calls & GUARDS, f"{file}:{cls}.{fn.name} touches the store without validating the session"
             checked += 1
     assert checked >= 10
+
+
+# ---------------------------------------------------------------- wrong attempts are always counted
+
+COUNTED = {"set_password", "check_code", "confirm_add_number", "login_with_code", "login_with_password",
+           "confirm_transfer"}
+
+
+def test_every_handler_commits_the_wrong_attempts_it_causes():
+    """The guard's failure count is written in the same transaction that then raises Unauthorized / Locked;
+    a `write` that does not keep both rolls the count back, and guessing becomes unlimited."""
+    from mts_portal.core.errors import Locked, Unauthorized
+    from mts_portal.state.base import KEEP_FAILURES
+
+    assert set(KEEP_FAILURES) >= {Unauthorized, Locked}
+    found = 0
+    for path in sorted((ROOT / "mts_portal/state").glob("*.py")):
+        for call in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(call, ast.Call) and getattr(call.func, "id", "") == "write"):
+                continue
+            names = {getattr(n.func, "attr", getattr(n.func, "id", "")) for a in call.args for n in ast.walk(a)
+                     if isinstance(n, ast.Call)}
+            if names & COUNTED:
+                found += 1
+                keep = {k.arg: ast.unparse(k.value) for k in call.keywords}.get("keep_on", "")
+                assert keep == "KEEP_FAILURES", f"{path.name}:{call.lineno} keeps {keep or 'nothing'}"
+    assert found >= 4

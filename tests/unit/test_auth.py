@@ -194,13 +194,31 @@ def test_login_ticket_is_single_use_and_short_lived(accounts):
 
 
 def test_idle_timeout_twenty_minutes(accounts):
+    """Active at t: never logged out before t + 20:00, always by t + 20:00 + TOUCH_EVERY (last_seen_at is
+    written at most every 15 s, and the idle deadline adds those 15 s)."""
+    assert auth.TOUCH_EVERY == timedelta(seconds=15)
     r = login(accounts, A1)
-    assert validate(accounts, r.token, T0 + timedelta(minutes=19, seconds=59)) is not None
     t = T0 + timedelta(minutes=19, seconds=59)  # activity at 19:59 keeps it alive another 20 minutes
+    assert validate(accounts, r.token, t) is not None
     assert validate(accounts, r.token, t + timedelta(minutes=19)) is not None
-    assert validate(accounts, r.token, t + timedelta(minutes=19) + timedelta(minutes=20)) is None
+    t += timedelta(minutes=19)
+    assert validate(accounts, r.token, t + timedelta(minutes=20, seconds=15)) is None
     assert read(accounts, lambda s: auth.ended_reason(session=s, token=r.token)) == "idle"
     assert validate(accounts, r.token, t + timedelta(minutes=40)) is None  # stays ended
+
+
+def test_idle_logout_is_never_early_even_between_last_seen_writes(accounts):
+    r = login(accounts, A1)
+    for offset in (1, 7, 14):  # activity that does not rewrite last_seen_at (under 15 s after the last write)
+        t = T0 + timedelta(seconds=offset)
+        assert validate(accounts, r.token, t) is not None
+        # no further activity: still alive just before t + 20 min (checked without counting as activity)
+        still = transact(accounts, lambda s, t=t: auth.validate_session(
+            session=s, token=r.token, now=t + timedelta(minutes=20) - timedelta(milliseconds=1), touch_it=False))
+        assert still is not None, offset
+    last = T0 + timedelta(seconds=14)
+    assert transact(accounts, lambda s: auth.validate_session(
+        session=s, token=r.token, now=last + timedelta(minutes=20, seconds=15), touch_it=False)) is None
 
 
 def test_absolute_timeout_twelve_hours(accounts):
@@ -343,3 +361,147 @@ def test_device_lost_blocks_usage_and_login_and_is_unblocked_from_another_number
         transact(accounts, lambda s: auth.unblock_lost(session=s, info=rb.info, msisdn=A2, now=T0))
     transact(accounts, lambda s: auth.unblock_lost(session=s, info=ra.info, msisdn=A2, now=T0))
     login(accounts, A2)  # works again
+
+
+def test_lost_number_gets_no_code_of_any_purpose(accounts):
+    ra = login(accounts, A1)
+    transact(accounts, lambda s: auth.mark_lost(session=s, info=ra.info, msisdn=A2, now=T0))
+    rb = login(accounts, B1)
+    def count():
+        texts = read(accounts, lambda s: list(s.exec(select(SmsMessage.text).where(SmsMessage.to_msisdn == A2))
+                                              .scalars()))
+        return sum(1 for t in texts if re.search(r"\b\d{6}\b", t))
+
+    before = count()
+    for purpose in ("login", "add_number", "password", "transfer"):
+        req = request(accounts, A2, purpose=purpose, now=T0 + timedelta(minutes=1))
+        assert req.attempt_id  # the same answer as ever
+    req = transact(accounts, lambda s: auth.request_add_number(session=s, info=rb.info, msisdn=A2, client="c",
+                                                               now=T0 + timedelta(minutes=1)))
+    assert req.attempt_id and count() == before
+
+
+def test_the_holder_of_a_lost_phone_cannot_add_it_to_his_account_nor_unblock_it(accounts, monkeypatch):
+    """The bypass: the thief (account B) adds the lost number with the code the lost phone receives,
+    unblocks it from his own account and logs in with it."""
+    ra = login(accounts, A1)
+    transact(accounts, lambda s: auth.mark_lost(session=s, info=ra.info, msisdn=A2, now=T0))
+    rb = login(accounts, B1)
+    monkeypatch.setattr(auth, "new_code", lambda: "424242")  # even a thief who somehow has the code
+    req = transact(accounts, lambda s: auth.request_add_number(session=s, info=rb.info, msisdn=A2, client="c",
+                                                               now=T0))
+    with pytest.raises(Unauthorized) as refused:
+        transact(accounts, lambda s: auth.confirm_add_number(session=s, info=rb.info, attempt_id=req.attempt_id,
+                                                             msisdn=A2, code="424242", now=T0), keep_on=KEEP)
+    assert refused.value.message_ru.startswith("Неверный или устаревший код")  # the answer of a wrong code
+    assert A2 not in [ln.msisdn for ln in read(accounts, lambda s: auth.account_lines(s, rb.info.account_id))]
+    # had he added it earlier (while the phone was not yet marked lost), the link is gone once it is marked
+    # lost; and an account the number was merely added to cannot unblock it anyway
+    transact(accounts, lambda s: auth.unblock_lost(session=s, info=ra.info, msisdn=A2, now=T0))
+    monkeypatch.setattr(auth, "new_code", lambda: "515151")
+    req = transact(accounts, lambda s: auth.request_add_number(session=s, info=rb.info, msisdn=A2, client="c",
+                                                               now=T0 + timedelta(minutes=1)))
+    transact(accounts, lambda s: auth.confirm_add_number(session=s, info=rb.info, attempt_id=req.attempt_id,
+                                                         msisdn=A2, code="515151", now=T0 + timedelta(minutes=1)))
+    transact(accounts, lambda s: auth.mark_lost(session=s, info=ra.info, msisdn=A2, now=T0 + timedelta(minutes=2)))
+    assert A2 not in [ln.msisdn for ln in read(accounts, lambda s: auth.account_lines(s, rb.info.account_id))]
+    from mts_portal.core.models import AccountLink
+
+    line_id = read(accounts, lambda s: s.exec(select(auth.Line.id).where(auth.Line.msisdn == A2)).scalar_one())
+    transact(accounts, lambda s: s.add(AccountLink(account_id=rb.info.account_id, line_id=line_id, created_at=T0)))
+    with pytest.raises(Forbidden):
+        transact(accounts, lambda s: auth.unblock_lost(session=s, info=rb.info, msisdn=A2,
+                                                       now=T0 + timedelta(minutes=3)))
+    assert read(accounts, lambda s: s.get(auth.Line, line_id).is_lost)
+    transact(accounts, lambda s: auth.unblock_lost(session=s, info=ra.info, msisdn=A2,
+                                                   now=T0 + timedelta(minutes=3)))  # its own account can
+
+
+def test_current_password_guesses_are_locked_like_logins(accounts):
+    r = login(accounts, A1)
+    transact(accounts, lambda s: auth.set_password(session=s, info=r.info, new_password="Right-Horse-9", now=T0,
+                                                   first_time=True))
+    thief = login(accounts, A1, now=T0 + timedelta(minutes=1))
+    now = T0 + timedelta(minutes=1)
+
+    def change(current, at=now):
+        return transact(accounts, lambda s: auth.set_password(session=s, info=thief.info,
+                                                              new_password="Thief-Owns-77", now=at,
+                                                              current_password=current), keep_on=KEEP)
+
+    for left in (2, 1):
+        with pytest.raises(Unauthorized) as e:
+            change("wrong-guess-1")
+        assert e.value.details["attempts_left"] == left
+    with pytest.raises(Locked):
+        change("wrong-guess-3")
+    with pytest.raises(Locked):  # the right one too, while locked
+        change("Right-Horse-9", now + timedelta(minutes=9, seconds=59))
+    with pytest.raises(Locked):  # and it is the login's lock
+        transact(accounts, lambda s: auth.login_with_password(session=s, msisdn=A1, password="Right-Horse-9",
+                                                              client="c", now=now + timedelta(minutes=5)),
+                 keep_on=KEEP)
+    change("Right-Horse-9", now + timedelta(minutes=10))  # open at 10:00; a success resets the count
+    from mts_portal.core.models import LoginGuard
+
+    assert read(accounts, lambda s: s.get(LoginGuard, A1).failures) == 0
+
+
+def test_a_password_change_ends_the_accounts_other_sessions(accounts):
+    r = login(accounts, A1)
+    other_a1, other_a2, b = login(accounts, A1), login(accounts, A2), login(accounts, B1)
+    transact(accounts, lambda s: auth.set_password(session=s, info=r.info, new_password="Right-Horse-9", now=T0,
+                                                   first_time=True))
+    now = T0 + timedelta(minutes=1)
+    assert validate(accounts, r.token, now) is not None
+    assert validate(accounts, other_a1.token, now) is None and validate(accounts, other_a2.token, now) is None
+    assert read(accounts, lambda s: auth.ended_reason(session=s, token=other_a1.token)) == "password"
+    assert validate(accounts, b.token, now) is not None  # another account is not touched
+
+
+def test_add_number_failures_do_not_lock_the_numbers_own_login(accounts):
+    rb = login(accounts, B1)
+    req = transact(accounts, lambda s: auth.request_add_number(session=s, info=rb.info, msisdn=A1, client="c",
+                                                               now=T0))
+    text = read(accounts, lambda s: s.exec(select(SmsMessage.text).where(SmsMessage.to_msisdn == A1)
+                                           .order_by(SmsMessage.id.desc())).scalars().first())
+    assert "другой личный кабинет" in text and "Никому не сообщайте" in text and auth.format_msisdn(B1) in text
+    right = code_sent_to(accounts, A1)
+    wrong = "000000" if right != "000000" else "111111"
+    for _ in range(2):
+        with pytest.raises(Unauthorized):
+            transact(accounts, lambda s: auth.confirm_add_number(session=s, info=rb.info, attempt_id=req.attempt_id,
+                                                                 msisdn=A1, code=wrong, now=T0), keep_on=KEEP)
+    with pytest.raises(Locked) as e:  # B's add-number attempts are locked ...
+        transact(accounts, lambda s: auth.confirm_add_number(session=s, info=rb.info, attempt_id=req.attempt_id,
+                                                             msisdn=A1, code=wrong, now=T0), keep_on=KEEP)
+    assert "Ввод кода заблокирован" in e.value.message_ru
+    with pytest.raises(Locked):  # ... even with the right code
+        transact(accounts, lambda s: auth.confirm_add_number(session=s, info=rb.info, attempt_id=req.attempt_id,
+                                                             msisdn=A1, code=right, now=T0), keep_on=KEEP)
+    login(accounts, A1, now=T0 + timedelta(minutes=1))  # ... but the number's owner logs in as usual
+
+
+def test_a_login_ticket_is_bound_to_the_browser_that_proved_the_login(accounts):
+    req = request(accounts, A1)
+    grant = transact(accounts, lambda s: auth.login_with_code(session=s, attempt_id=req.attempt_id, msisdn=A1,
+                                                              code=code_sent_to(accounts, A1), client="c", now=T0,
+                                                              binding="nonce-of-the-attackers-browser-0123456789"))
+    stored = read(accounts, lambda s: s.exec(select(LoginTicket.binding_hash)).scalars().one())
+    assert stored == auth.binding_hash("nonce-of-the-attackers-browser-0123456789") and len(stored) == 64
+    for other in (None, "", "nonce-of-the-victims-browser-000000000000"):
+        with pytest.raises(Unauthorized) as e:
+            transact(accounts, lambda s, o=other: auth.redeem_ticket(session=s, ticket=grant.ticket, client="v",
+                                                                     now=T0, binding=o, require_binding=True))
+        assert e.value.code == "login_binding"
+    res = transact(accounts, lambda s: auth.redeem_ticket(session=s, ticket=grant.ticket, client="c", now=T0,
+                                                          binding="nonce-of-the-attackers-browser-0123456789",
+                                                          require_binding=True))
+    assert res.info.login_msisdn == A1
+    # the browser route refuses an unbound ticket too
+    req = request(accounts, A1, now=T0 + timedelta(minutes=1))
+    unbound = login_code(accounts, req, code_sent_to(accounts, A1), now=T0 + timedelta(minutes=1))
+    with pytest.raises(Unauthorized):
+        transact(accounts, lambda s: auth.redeem_ticket(session=s, ticket=unbound.ticket, client="c",
+                                                        now=T0 + timedelta(minutes=1), binding="x" * 43,
+                                                        require_binding=True))

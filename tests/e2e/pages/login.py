@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
 
@@ -13,10 +14,23 @@ class LoginPage:
         self.base = base
 
     def open(self) -> LoginPage:
-        self.page.goto(self.base + "/login")
+        """Open /login; a browser without its pre-login nonce goes through /api/v1/session/prelogin once
+        (a full page load), and the forms appear when the page's websocket carries the nonce."""
+        try:
+            self.page.goto(self.base + "/login")
+        except PlaywrightError as exc:
+            # a navigation the page started itself (a logout just clicked: its script leaves for
+            # /api/v1/session/logout, which lands on /login as well) replaced ours
+            if "ERR_ABORTED" not in str(exc):
+                raise
+            self.page.wait_for_url(re.compile(r"/login"))
         expect(self.page.locator("#login-title")).to_be_visible()
-        self.page.wait_for_function("() => window.__reflex !== undefined || true")
+        expect(self.page.locator("#login-forms")).to_be_visible(timeout=15_000)
         return self
+
+    def tab_token(self) -> str | None:
+        """This tab's Reflex state token (sessionStorage): a new one means a fresh, empty state."""
+        return self.page.evaluate("() => window.sessionStorage.getItem('token')")
 
     def request_code(self, msisdn: str) -> None:
         self.page.locator("#login-phone").fill(msisdn)
