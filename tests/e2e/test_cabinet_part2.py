@@ -87,6 +87,7 @@ def test_roaming_toggle_changes_the_next_charge(portal, desktop_context):
 
 def test_bonus_exchange(portal, desktop_context):
     msisdn = portal.line("tarifische", balance_kopecks=1_500_000)
+    portal.move_clock(minutes=5)  # the line exists before its usage
     now = portal.now()
     portal.events([{"event_id": f"b-{msisdn}-{i}", "msisdn": msisdn, "kind": "voice", "direction": "out",
                     "peer": "79031112233", "started_at": (now - timedelta(minutes=i)).isoformat(),
@@ -104,6 +105,7 @@ def test_bonus_exchange(portal, desktop_context):
 
 
 def _usage(portal, msisdn):
+    portal.move_clock(hours=4)  # the line exists before its usage (40 calls, 5 minutes apart)
     now = portal.now()
     events = [{"event_id": f"d-{msisdn}-{i}", "msisdn": msisdn, "kind": "voice", "direction": "out",
                "peer": "79031112233", "started_at": (now - timedelta(minutes=5 * i)).isoformat(),

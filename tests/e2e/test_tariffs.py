@@ -48,6 +48,7 @@ def test_switch_refused_without_money(portal, desktop_context):
 
 def test_advisor_recommends_from_real_usage(portal, desktop_context):
     msisdn = portal.line("minimum", balance_kopecks=1_500_000)
+    portal.move_clock(hours=13)  # the line exists before the 12 hours of usage below
     now = portal.now()
     from datetime import timedelta
 
