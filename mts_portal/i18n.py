@@ -119,13 +119,10 @@ def tr(key: str, lang: str = "ru") -> str:
 
 
 def plural(n: int, one: str, few: str, many: str) -> str:
-    """The Russian plural form for n: 1 минута, 2 минуты, 5 минут (11–14 take `many`)."""
-    n = abs(n)
-    if n % 10 == 1 and n % 100 != 11:
-        return one
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return few
-    return many
+    """The Russian plural form for n (CLDR rules, via Babel): 1 минута, 2 минуты, 5 минут, 11 минут."""
+    from mts_portal.core.words import plural_category
+
+    return {"one": one, "few": few}.get(plural_category(n, "ru"), many)
 
 
 def count_text(n: int, lang: str, ru: tuple[str, str, str], en: tuple[str, str]) -> str:

@@ -1,5 +1,6 @@
 """«Ноль без границ» counter of the previous period; login tickets bound to their browser;
-payments keep the balance they answered; bundle notices no longer kept per bucket
+payments keep the balance they answered; English descriptions of ledger and bonus rows;
+bundle notices no longer kept per bucket
 
 Revision ID: 0002
 Revises: 0001
@@ -25,6 +26,11 @@ def upgrade() -> None:
         batch.add_column(sa.Column("binding_hash", sa.String(length=64), nullable=True))
     with op.batch_alter_table("payments") as batch:
         batch.add_column(sa.Column("balance_after_kopecks", sa.BigInteger(), nullable=True))
+    # what a movement of money or points was, in English too (the portal's English switch)
+    with op.batch_alter_table("ledger_entries") as batch:
+        batch.add_column(sa.Column("description_en", sa.String(), nullable=False, server_default=""))
+    with op.batch_alter_table("bonus_entries") as batch:
+        batch.add_column(sa.Column("description_en", sa.String(), nullable=False, server_default=""))
     # 80 % / 100 % notices are decided on the whole of a kind's bundles as it is crossed (charging.py)
     with op.batch_alter_table("buckets") as batch:
         batch.drop_column("notified_80")
@@ -37,6 +43,10 @@ def downgrade() -> None:
         batch.add_column(sa.Column("notified_80", sa.Boolean(), nullable=False, server_default=sa.false()))
     with op.batch_alter_table("payments") as batch:
         batch.drop_column("balance_after_kopecks")
+    with op.batch_alter_table("bonus_entries") as batch:
+        batch.drop_column("description_en")
+    with op.batch_alter_table("ledger_entries") as batch:
+        batch.drop_column("description_en")
     with op.batch_alter_table("login_tickets") as batch:
         batch.drop_column("binding_hash")
     with op.batch_alter_table("lines") as batch:

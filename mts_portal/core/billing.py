@@ -52,6 +52,7 @@ from mts_portal.core.models import (
     Subscription,
 )
 from mts_portal.core.money import format_rub, rub
+from mts_portal.core.words import phone
 
 MAX_TOPUP_KOPECKS = rub(15000)
 MIN_TOPUP_KOPECKS = rub(1)
@@ -168,13 +169,15 @@ def post_money(
     description: str,
     at: datetime,
     options: set[str] | None = None,
+    description_en: str = "",
 ) -> dict:
-    """Move money on a line through the ledger and insert every row it implies."""
+    """Move money on a line through the ledger and insert every row it implies.
+    `description` is Russian; `description_en` is what the English portal shows."""
     if options is None:
         options = active_options(session, line.id)
     posting = ledger.post(
         line, amount_kopecks, kind=kind, category=category, cause_type=cause_type, cause_ref=cause_ref,
-        description=description, at=at, sms_notify="sms_notify" in options,
+        description=description, at=at, sms_notify="sms_notify" in options, description_en=description_en,
     )
     session.add(line)
     _insert(session, LedgerEntry, [posting.ledger])
@@ -195,6 +198,7 @@ class FeeItem:
     category: str
     cause_ref: str
     description: str
+    description_en: str = ""  # (fee items owed before English descriptions existed have none)
 
 
 @dataclass
@@ -213,12 +217,11 @@ class GrantSpec:
 def period_fee_items(session: Session, line: Line, tariff: TariffInfo, period: Period, catalog: Catalog,
                      *, part: int, whole: int) -> list[FeeItem]:
     """Fees due at a period start (or prorated at provisioning / switch)."""
-    label = period.label()
+    label, ru, en = period.label(), period.name("ru"), period.name("en")
     items: list[FeeItem] = []
     fee = prorate_up(tariff.fee_kopecks, part, whole)
     if fee:
-        items.append(FeeItem(fee, "fee", "fee", f"tariff:{tariff.code}:{label}",
-                             f"Абонентская плата «{tariff.name_ru}» за {label}"))
+        items.append(tariff_fee_item(tariff, period, fee))
     for sub in session.exec(
         select(Subscription).where(Subscription.line_id == line.id, Subscription.active == True)  # noqa: E712
     ).scalars():
@@ -228,12 +231,20 @@ def period_fee_items(session: Session, line: Line, tariff: TariffInfo, period: P
         if sub.paid_until is not None and sub.paid_until >= period.end:
             continue  # paid with bonus points for this period
         items.append(FeeItem(prorate_up(product.fee_kopecks, part, whole), "service_fee", "service",
-                             f"service:{sub.code}:{label}", f"«{product.name_ru}» за {label}"))
+                             f"service:{sub.code}:{label}", f"«{product.name_ru}» за {ru}",
+                             f"{product.name_en} for {en}"))
     if tariff.family_owner:
         for member_id, msisdn in _active_family_members(session, line.id):
             items.append(FeeItem(prorate_up(FAMILY_MEMBER_FEE, part, whole), "family_fee", "fee",
-                                 f"family:{member_id}:{label}", f"Участник «МЫ МТС» {msisdn} за {label}"))
+                                 f"family:{member_id}:{label}", f"Участник «МЫ МТС» {phone(msisdn)} за {ru}",
+                                 f"MY MTS member {phone(msisdn)} for {en}"))
     return items
+
+
+def tariff_fee_item(tariff: TariffInfo, period: Period, fee: int) -> FeeItem:
+    return FeeItem(fee, "fee", "fee", f"tariff:{tariff.code}:{period.label()}",
+                   f"Абонентская плата «{tariff.name_ru}» за {period.name('ru')}",
+                   f"Monthly fee, {tariff.name_en}, for {period.name('en')}")
 
 
 def _active_family_members(session: Session, owner_line_id: int) -> list[tuple[int, str]]:
@@ -294,7 +305,8 @@ def charge_or_suspend(session: Session, line: Line, items: list[FeeItem], spec: 
     if total == 0 or line.balance_kopecks - total >= -limit:
         for i in items:
             post_money(session, line, -i.amount_kopecks, kind=i.kind, category=i.category, cause_type="fee",
-                       cause_ref=i.cause_ref, description=i.description, at=at, options=options)
+                       cause_ref=i.cause_ref, description=i.description, at=at, options=options,
+                       description_en=i.description_en)
         if spec is not None:
             grant_bundles(session, line, spec, valid_from=at, catalog=catalog)
         recompute_status(line)
@@ -327,7 +339,8 @@ def settle_owed(*, session: Session, line: Line, now: datetime, catalog: Catalog
         return False
     for i in items:
         post_money(session, line, -i.amount_kopecks, kind=i.kind, category=i.category, cause_type="fee",
-                   cause_ref=i.cause_ref, description=i.description, at=now, options=options)
+                   cause_ref=i.cause_ref, description=i.description, at=now, options=options,
+                   description_en=i.description_en)
     line.fees_owed_kopecks = 0
     line.fees_owed_detail = "{}"
     if spec is not None and spec.until_dt() > now:
@@ -424,12 +437,12 @@ def provision_line(
     session.flush()
     if initial_balance_kopecks:
         post_money(session, line, initial_balance_kopecks, kind="topup", category="payment", cause_type="payment",
-                   cause_ref=f"initial:{msisdn}", description="Начальный баланс", at=now, options=set())
+                   cause_ref=f"initial:{msisdn}", description="Начальный баланс", at=now, options=set(),
+                   description_en="Opening balance")
     remaining, days = period.remaining_days(now), period.days
     # a new line has no services, family members or promised payments yet: just the tariff fee
     fee = prorate_up(tariff.fee_kopecks, remaining, days)
-    items = [FeeItem(fee, "fee", "fee", f"tariff:{tariff.code}:{period.label()}",
-                     f"Абонентская плата «{tariff.name_ru}» за {period.label()}")] if fee else []
+    items = [tariff_fee_item(tariff, period, fee)] if fee else []
     spec = GrantSpec(tariff.code, remaining, days, period.end.isoformat())
     charge_or_suspend(session, line, items, spec, at=now, catalog=catalog, options=set(), limit=0)
     touch(session, line, now)
@@ -478,6 +491,7 @@ def top_up(
     method: str = "gateway",
     card_id: int | None = None,
     description: str = "Пополнение баланса",
+    description_en: str = "Top-up",
     catalog: Catalog | None = None,
 ) -> TopUpResult:
     """Credit a line once per idempotency key. The same key again returns the first answer;
@@ -502,7 +516,7 @@ def top_up(
             raise
         return _replayed_topup(session, existing, line, amount_kopecks, msisdn)
     post_money(session, line, amount_kopecks, kind="topup", category="payment", cause_type="payment",
-               cause_ref=key, description=description, at=now)
+               cause_ref=key, description=description, at=now, description_en=description_en)
     notify_line(session, line, notify.notification(
         line.id, "payment", f"Баланс пополнен на {format_rub(amount_kopecks)}. Баланс {format_rub(line.balance_kopecks)}",
         f"Topped up {format_rub(amount_kopecks, 'en')}. Balance {format_rub(line.balance_kopecks, 'en')}", now))
@@ -645,7 +659,7 @@ def connect_option(
         ref = f"{code}:{moscow_date(now).isoformat()}" if daily else _service_ref(code, now)
     if price:
         post_money(session, line, -price, kind=kind, category=category, cause_type="fee", cause_ref=ref,
-                   description=f"«{product.name_ru}»", at=now, options=options)
+                   description=f"«{product.name_ru}»", at=now, options=options, description_en=product.name_en)
         if daily:
             session.add(DailyFeeCharge(line_id=line.id, code=code, day=moscow_date(now), amount_kopecks=price,
                                        cause_ref=ref))
@@ -786,11 +800,11 @@ def switch_tariff(*, session: Session, line: Line, new_code: str, now: datetime,
     end_tariff_buckets(session, line, now)
     line.tariff_code = new_code
     tariff = catalog.tariffs[new_code]
-    label = period.label()
     if preview.fee_kopecks:
         post_money(session, line, -preview.fee_kopecks, kind="fee", category="fee", cause_type="fee",
                    cause_ref=f"switch:{request_key}",
-                   description=f"Абонентская плата «{tariff.name_ru}» за остаток {label}", at=now)
+                   description=f"Абонентская плата «{tariff.name_ru}» до конца месяца ({period.name('ru')})",
+                   description_en=f"Monthly fee, {tariff.name_en}, for the rest of {period.name('en')}", at=now)
     grant_bundles(session, line, GrantSpec(new_code, preview.remaining_days, preview.period_days,
                                            period.end.isoformat()), valid_from=now, catalog=catalog)
     notify_line(session, line, notify.notification(

@@ -80,7 +80,8 @@ def exchange(session: Session, info: SessionInfo, msisdn: str, code: str, now: d
                                         request_key=request_key, paid_with_points=True)
     line.bonus_points -= offer.points
     session.add(BonusEntry(line_id=line.id, points=-offer.points, reason="exchange",
-                           description=f"Обмен на «{offer.name_ru}»", cause_ref=f"bonus:{offer.code}",
+                           description=f"Обмен на «{offer.name_ru}»", description_en=f"Exchanged for {offer.name_en}",
+                           cause_ref=f"bonus:{offer.code}",
                            created_at=now))
     billing.notify_line(session, line, notify.notification(
         line.id, "info", f"Списано {offer.points} баллов: «{offer.name_ru}».",

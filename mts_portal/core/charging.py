@@ -294,14 +294,14 @@ def _ingest_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, ca
                         ref = ev.event_id
                     p = ledger.post(line, -c.amount_kopecks, kind=c.kind, category=c.category, cause_type="event",
                                     cause_ref=ref, description=c.description, at=ev.started_at,
-                                    sms_notify=sms_notify)
+                                    sms_notify=sms_notify, description_en=c.description_en)
                     lg = p.ledger
                     ledger_rows.append((lg["line_id"], lg["amount_kopecks"], lg["kind"], lg["category"], "event",
-                                        ref, lg["description"], lg["balance_after"], at))
+                                        ref, lg["description"], lg["description_en"], lg["balance_after"], at))
                     if p.bonus:
                         b = p.bonus
                         bonus_rows.append((b["line_id"], b["points"], b["reason"], b["description"],
-                                           b["cause_ref"], at))
+                                           b["description_en"], b["cause_ref"], at))
                     for n in p.notifications:
                         note_rows.append((n["line_id"], n["kind"], n["text_ru"], n["text_en"], ingested))
                     for m in p.sms:
@@ -328,8 +328,8 @@ def _ingest_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, ca
         fx.insert("usage_records", USAGE_COLUMNS, usage_rows)
         fx.insert("ledger_entries", LEDGER_COLUMNS, ledger_rows)
         fx.insert("daily_fee_charges", ("line_id", "code", "day", "amount_kopecks", "cause_ref"), fee_rows)
-        fx.insert("bonus_entries", ("line_id", "points", "reason", "description", "cause_ref", "created_at"),
-                  bonus_rows)
+        fx.insert("bonus_entries", ("line_id", "points", "reason", "description", "description_en", "cause_ref",
+                                    "created_at"), bonus_rows)
         fx.insert("notifications", ("line_id", "kind", "text_ru", "text_en", "created_at"), note_rows)
         fx.insert("sms_messages", ("to_msisdn", "sender", "text", "created_at"), sms_rows)
         if pool_draws:
@@ -367,7 +367,7 @@ def _ingest_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, ca
 USAGE_COLUMNS = ("event_id", "line_id", "kind", "direction", "peer", "started_at", "duration_s", "bytes", "zone",
                  "status", "units", "charged_kopecks", "paid_by", "drawn", "explanation", "ingested_at")
 LEDGER_COLUMNS = ("line_id", "amount_kopecks", "kind", "category", "cause_type", "cause_ref", "description",
-                  "balance_after", "created_at")
+                  "description_en", "balance_after", "created_at")
 
 
 def _bundle_notes(decision, line: LineSnapshot, snaps: dict[int, LineSnapshot], at: datetime) -> list[dict]:

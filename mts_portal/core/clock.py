@@ -123,8 +123,15 @@ class Period:
         return period_of(self.end)
 
     def label(self) -> str:
+        """'2026-12': the period in cause references (stable, language-free)."""
         d = moscow_date(self.start)
         return f"{d.year:04d}-{d.month:02d}"
+
+    def name(self, lang: str = "ru") -> str:
+        """'декабрь 2026' / 'December 2026': the period in statements."""
+        from mts_portal.core.words import month_name
+
+        return month_name(moscow_date(self.start), lang)
 
 
 def period_of(dt: datetime) -> Period:

@@ -450,7 +450,9 @@ def _join(session: Session, member: FamilyMember, group: FamilyGroup, now: datet
                        "У владельца группы недостаточно средств для оплаты участника")
     billing.post_money(session, owner, -fee, kind="family_fee", category="fee", cause_type="fee",
                        cause_ref=f"family:{member.id}:{period.label()}",
-                       description=f"Участник «МЫ МТС» {auth.format_msisdn(line.msisdn)} за {period.label()}", at=now)
+                       description=f"Участник «МЫ МТС» {auth.format_msisdn(line.msisdn)} за {period.name('ru')}",
+                       description_en=f"MY MTS member {auth.format_msisdn(line.msisdn)} for {period.name('en')}",
+                       at=now)
     member.status = "active"
     member.joined_at = now
     member.previous_tariff = line.tariff_code

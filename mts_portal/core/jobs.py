@@ -159,7 +159,8 @@ def _content_fees(engine: Engine, now: datetime, catalog: Catalog, report: JobRe
                         break
                     ref = f"{sub.code}:{day.isoformat()}"
                     billing.post_money(session, line, -product.fee_kopecks, kind="daily_fee", category="content",
-                                       cause_type="fee", cause_ref=ref, description=f"«{product.name_ru}» за {day}",
+                                       cause_type="fee", cause_ref=ref, description=f"«{product.name_ru}» за {day:%d.%m.%Y}",
+                                       description_en=f"{product.name_en} for {day:%d.%m.%Y}",
                                        at=sub.paid_until)
                     session.add(DailyFeeCharge(line_id=line.id, code=sub.code, day=day,
                                                amount_kopecks=product.fee_kopecks, cause_ref=ref))

@@ -41,8 +41,10 @@ def post(
     description: str,
     at: datetime,
     sms_notify: bool = False,
+    description_en: str = "",
 ) -> Posting:
-    """Apply a signed amount (+ credit, − debit) to `line` and return the rows to insert."""
+    """Apply a signed amount (+ credit, − debit) to `line` and return the rows to insert.
+    `description` is Russian, `description_en` its English twin (both are shown by language)."""
     if not isinstance(amount_kopecks, int) or isinstance(amount_kopecks, bool):
         raise TypeError("money is integer kopecks")
     if amount_kopecks == 0:
@@ -62,6 +64,7 @@ def post(
             "cause_type": cause_type,
             "cause_ref": cause_ref,
             "description": description,
+            "description_en": description_en,
             "balance_after": line.balance_kopecks,
             "created_at": at,
         }
@@ -78,11 +81,13 @@ def post(
                 "points": points,
                 "reason": "earned",
                 "description": description,
+                "description_en": description_en,
                 "cause_ref": cause_ref,
                 "created_at": at,
             }
     if amount_kopecks < 0 and sms_notify:
-        note = notify.debit(line.id, -amount_kopecks, description, line.balance_kopecks, at)
+        note = notify.debit(line.id, -amount_kopecks, description, line.balance_kopecks, at,
+                            description_en=description_en)
         posting.notifications.append(note)
         posting.sms.append(notify.sms(line.msisdn, note["text_ru"], at))
     if line.balance_kopecks < notify.LOW_BALANCE_KOPECKS:

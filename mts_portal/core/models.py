@@ -206,7 +206,8 @@ class LedgerEntry(SQLModel, table=True):
     category: str = Field(default="", max_length=16)  # voice | sms | data | roaming | fee | service | content | payment | transfer
     cause_type: str = Field(max_length=12)  # event | fee | payment | transfer | promised
     cause_ref: str = Field(max_length=160)
-    description: str = ""
+    description: str = ""  # Russian (the statement's language)
+    description_en: str = ""
     balance_after: int = _big()
     created_at: datetime = utc_field()
 
@@ -219,6 +220,7 @@ class BonusEntry(SQLModel, table=True):
     points: int
     reason: str = Field(max_length=16)  # earned | exchange
     description: str = ""
+    description_en: str = ""
     cause_ref: str | None = Field(default=None, max_length=160)
     created_at: datetime = utc_field()
 

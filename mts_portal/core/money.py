@@ -5,7 +5,8 @@ No floats anywhere in a money path: parsing goes through Decimal.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 KOPECKS_PER_RUB = 100
 KB_PER_MB = 1024
@@ -51,23 +52,25 @@ def format_rub(kopecks: int, lang: str = "ru", *, sign: bool = False) -> str:
     return f"{prefix}{body}{NBSP}₽"
 
 
+_AMOUNT = re.compile(r"([0-9]{1,9})(?:[.,]([0-9]+))?")
+
+
 def parse_rub(text: str) -> int:
-    """'100', '100,5', '1 000.25', '100 ₽' -> kopecks. Raises MoneyFormatError with a reason."""
+    """'100', '100,5', '1 000.25', '100 ₽' -> kopecks. Raises MoneyFormatError with a reason.
+
+    Only plain decimals: no signs, exponents ('1e3'), underscores or other digit systems."""
     if text is None:
         raise MoneyFormatError("empty amount")
-    cleaned = str(text).replace("₽", "").replace(NBSP, "").replace(" ", "").replace(",", ".").strip()
+    cleaned = str(text).replace("₽", "").replace(NBSP, "").replace("\u202f", "").replace(" ", "").strip()
     if not cleaned:
         raise MoneyFormatError("empty amount")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation as exc:
-        raise MoneyFormatError(f"not a number: {text!r}") from exc
-    if not value.is_finite():
+    match = _AMOUNT.fullmatch(cleaned)
+    if match is None:
         raise MoneyFormatError(f"not a number: {text!r}")
-    kopecks = value * KOPECKS_PER_RUB
-    if kopecks != kopecks.to_integral_value():
+    whole, frac = match.group(1), match.group(2) or ""
+    if len(frac) > 2:
         raise MoneyFormatError("at most two digits after the decimal point")
-    return int(kopecks)
+    return int(whole) * KOPECKS_PER_RUB + int(frac.ljust(2, "0"))
 
 
 _DATA_UNITS = {"ru": ("КБ", "МБ", "ГБ"), "en": ("KB", "MB", "GB")}
@@ -99,6 +102,8 @@ def format_amount(amount: int, unit: str, lang: str = "ru") -> str:
     """A bucket amount in its own unit: min, sms or KB."""
     if unit == "KB":
         return format_data(amount, lang)
+    sep = "," if lang == "en" else NBSP
+    sign = MINUS if amount < 0 else ""
     if unit == "min":
-        return f"{amount}{NBSP}{'мин' if lang == 'ru' else 'min'}"
-    return f"{amount}{NBSP}SMS"
+        return f"{sign}{_group(abs(amount), sep)}{NBSP}{'min' if lang == 'en' else 'мин'}"
+    return f"{sign}{_group(abs(amount), sep)}{NBSP}SMS"

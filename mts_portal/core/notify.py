@@ -23,11 +23,11 @@ def sms(to_msisdn: str, text: str, at: datetime, sender: str = SENDER) -> dict:
     return {"to_msisdn": to_msisdn, "sender": sender, "text": text, "created_at": at}
 
 
-def debit(line_id: int, amount: int, description: str, balance: int, at: datetime) -> dict:
+def debit(line_id: int, amount: int, description: str, balance: int, at: datetime, description_en: str = "") -> dict:
     return notification(
         line_id, "debit",
         f"Списание {format_rub(amount)}: {description}. Баланс {format_rub(balance)}",
-        f"Debit {format_rub(amount, 'en')}: {description}. Balance {format_rub(balance, 'en')}",
+        f"Debit {format_rub(amount, 'en')}: {description_en or description}. Balance {format_rub(balance, 'en')}",
         at,
     )
 

@@ -205,7 +205,8 @@ def top_up_by_card(session: Session, info: SessionInfo, msisdn: str, card_id, am
         return CardTopUp("declined", amount_kopecks, line.balance_kopecks, *DECLINES[declined])
     res = billing.top_up(session=session, msisdn=line.msisdn, amount_kopecks=amount_kopecks, key=key, now=now,
                          method=method, card_id=card.id,
-                         description=f"Пополнение с карты {card.brand} *{card.last4}")
+                         description=f"Пополнение с карты {card.brand} *{card.last4}",
+                         description_en=f"Top-up from card {card.brand} *{card.last4}")
     line = session.get(Line, line.id)
     return CardTopUp("succeeded", res.amount_kopecks, line.balance_kopecks)
 
@@ -263,7 +264,8 @@ def take_promise(session: Session, info: SessionInfo, msisdn: str, amount_kopeck
     session.flush()
     if fee:
         billing.post_money(session, line, -fee, kind="promised_fee", category="fee", cause_type="promised",
-                           cause_ref=f"promised:{promise.id}", description="Плата за обещанный платёж", at=now)
+                           cause_ref=f"promised:{promise.id}", description="Плата за обещанный платёж", at=now,
+                           description_en="Promised payment fee")
     billing.settle_owed(session=session, line=line, now=now)  # the new credit may pay owed fees
     billing.notify_line(session, line, notify.notification(
         line.id, "payment", f"Обещанный платёж {format_rub(amount_kopecks)} подключён до "
@@ -365,7 +367,8 @@ def _run_rule(session: Session, rule_id: int, now: datetime) -> int:
         billing.touch(session, line, now)
         return 1
     billing.top_up(session=session, msisdn=line.msisdn, amount_kopecks=rule.amount_kopecks, key=key, now=now,
-                   method="autopay", card_id=card.id, description=f"Автоплатёж с карты *{card.last4}")
+                   method="autopay", card_id=card.id, description=f"Автоплатёж с карты *{card.last4}",
+                   description_en=f"Autopay from card *{card.last4}")
     session.add(AutopayRun(rule_id=rule.id, line_id=line.id, amount_kopecks=rule.amount_kopecks, status="succeeded",
                            reason="threshold" if rule.kind == "threshold" else "monthly", created_at=now))
     return 1
@@ -436,10 +439,12 @@ def confirm_transfer(session: Session, info: SessionInfo, transfer_id, attempt_i
         raise Conflict("not enough money now", "Недостаточно средств для перевода")
     billing.post_money(session, source, -transfer.amount_kopecks, kind="transfer_out", category="transfer",
                        cause_type="transfer", cause_ref=transfer.idempotency_key,
-                       description=f"Перевод на {auth.format_msisdn(target.msisdn)}", at=now)
+                       description=f"Перевод на {auth.format_msisdn(target.msisdn)}", at=now,
+                       description_en=f"Transfer to {auth.format_msisdn(target.msisdn)}")
     billing.post_money(session, target, transfer.amount_kopecks, kind="transfer_in", category="transfer",
                        cause_type="transfer", cause_ref=transfer.idempotency_key,
-                       description=f"Перевод от {auth.format_msisdn(source.msisdn)}", at=now)
+                       description=f"Перевод от {auth.format_msisdn(source.msisdn)}", at=now,
+                       description_en=f"Transfer from {auth.format_msisdn(source.msisdn)}")
     transfer.status = "done"
     transfer.done_at = now
     session.add(transfer)
@@ -466,6 +471,7 @@ class Operation:
     description: str
     balance_after: int | None
     status: str = "done"
+    description_en: str = ""
 
 
 def operations(session: Session, info: SessionInfo, msisdn: str, *, credits_only: bool = False,
@@ -478,13 +484,14 @@ def operations(session: Session, info: SessionInfo, msisdn: str, *, credits_only
     if before_id:
         q = q.where(LedgerEntry.id < before_id)
     rows = session.exec(q.order_by(LedgerEntry.id.desc()).limit(limit)).scalars().all()
-    ops = [Operation(r.id, r.created_at, r.amount_kopecks, r.kind, r.category, r.description, r.balance_after)
-           for r in rows]
+    ops = [Operation(r.id, r.created_at, r.amount_kopecks, r.kind, r.category, r.description, r.balance_after,
+                     description_en=r.description_en) for r in rows]
     if not before_id:
         for p in session.exec(select(Payment).where(Payment.line_id == line.id, Payment.status == "declined")
                               .order_by(Payment.id.desc()).limit(10)).scalars():
-            ops.append(Operation(-p.id, p.created_at, p.amount_kopecks, "declined", "payment",
-                                 DECLINES.get(p.decline_reason or "", ("", "Отклонён"))[1], None, "declined"))
+            en, ru = DECLINES.get(p.decline_reason or "", ("Declined", "Отклонён"))
+            ops.append(Operation(-p.id, p.created_at, p.amount_kopecks, "declined", "payment", ru, None, "declined",
+                                 description_en=en))
         ops.sort(key=lambda o: o.at, reverse=True)
     return ops
 

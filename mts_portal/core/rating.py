@@ -26,6 +26,7 @@ from mts_portal.core.catalog import (
 )
 from mts_portal.core.clock import moscow_date
 from mts_portal.core.events import Event
+from mts_portal.core.words import country, phone
 
 LATE_LIMIT = timedelta(days=7)
 FUTURE_LIMIT = timedelta(minutes=5)
@@ -103,9 +104,10 @@ class Charge:
     amount_kopecks: int
     kind: str  # usage | daily_fee
     category: str  # voice | sms | data | roaming
-    description: str
+    description: str  # Russian
     fee_code: str | None = None
     fee_day: date | None = None
+    description_en: str = ""
 
 
 @dataclass(slots=True)
@@ -185,8 +187,10 @@ def rate(ev: Event, line: LineSnapshot, catalog: Catalog, now: datetime) -> Deci
             zp = catalog.products["zabugorishche"]
             popular = zone in POPULAR_COUNTRIES
             fee = zp.popular_countries_fee_kopecks if popular else zp.fee_kopecks
-            charges.append(Charge(fee, "daily_fee", "roaming", f"Забугорище: сутки {day.isoformat()} ({zone})",
-                                  "zabugorishche", day))
+            ru, en = country(zone, "ru"), country(zone, "en")
+            when = day.strftime("%d.%m.%Y")
+            charges.append(Charge(fee, "daily_fee", "roaming", f"«Забугорище»: сутки {when}, {ru}",
+                                  "zabugorishche", day, f"Zabugorishche: day {when}, {en}"))
             x["fee"] = {"code": "zabugorishche", "day": day.isoformat(), "kopecks": fee, "popular": popular}
 
     if not d.draws and not charges:
@@ -249,18 +253,23 @@ def _rate_voice(ev, line, d, abroad, zab, catalog):
             return
         if abroad and not zab:
             x["rule"] = "voice_out_abroad"
-            _money(d, minutes, ABROAD_VOICE_PER_MIN, "roaming", f"Звонок {ev.peer} ({zone}), {minutes} мин")
+            _money(d, minutes, ABROAD_VOICE_PER_MIN, "roaming",
+                   f"Звонок на {phone(ev.peer)}, {country(zone, 'ru')}, {minutes} мин",
+                   f"Call to {phone(ev.peer)}, {country(zone, 'en')}, {minutes} min")
             return
         if zone == "russia" and "vezde_kak_doma" not in line.options:
             x["rule"] = "voice_out_russia"
-            _money(d, minutes, RUSSIA_VOICE_OUT_PER_MIN, "roaming", f"Звонок {ev.peer} (Россия), {minutes} мин")
+            _money(d, minutes, RUSSIA_VOICE_OUT_PER_MIN, "roaming",
+                   f"Звонок на {phone(ev.peer)}, роуминг по России, {minutes} мин",
+                   f"Call to {phone(ev.peer)}, roaming in Russia, {minutes} min")
             return
         x["rule"] = "voice_out_zab" if zab else "voice_out"
         draws, rest = _draw(_buckets(line, "voice", ev.started_at), minutes, ev.started_at)
         d.draws = draws
         if rest:
             _money(d, rest, line.tariff.rate_voice_kopecks, "roaming" if abroad else "voice",
-                   f"Звонок {ev.peer}, {rest} мин сверх пакета")
+                   f"Звонок на {phone(ev.peer)}, {rest} мин сверх пакета",
+                   f"Call to {phone(ev.peer)}, {rest} min over the bundle")
         return
     # incoming
     if zone == "home" or zab:
@@ -271,7 +280,9 @@ def _rate_voice(ev, line, d, abroad, zab, catalog):
             x["rule"] = "voice_in_russia_vkd"
             return
         x["rule"] = "voice_in_russia"
-        _money(d, minutes, RUSSIA_VOICE_IN_PER_MIN, "roaming", f"Входящий {ev.peer} (Россия), {minutes} мин")
+        _money(d, minutes, RUSSIA_VOICE_IN_PER_MIN, "roaming",
+               f"Входящий от {phone(ev.peer)}, роуминг по России, {minutes} мин",
+               f"Incoming call from {phone(ev.peer)}, roaming in Russia, {minutes} min")
         return
     # abroad, incoming, without Забугорище
     free = 0
@@ -287,14 +298,17 @@ def _rate_voice(ev, line, d, abroad, zab, catalog):
         day = moscow_date(ev.started_at)
         if ("nol_bez_granits", day) not in line.fee_days and not _prepaid(line, "nol_bez_granits", ev.started_at):
             fee = catalog.products["nol_bez_granits"].fee_kopecks
-            d.charges.append(Charge(fee, "daily_fee", "roaming", f"Ноль без границ: сутки {day.isoformat()}",
-                                    "nol_bez_granits", day))
+            when = day.strftime("%d.%m.%Y")
+            d.charges.append(Charge(fee, "daily_fee", "roaming", f"«Ноль без границ»: сутки {when}",
+                                    "nol_bez_granits", day, f"Zero without borders: day {when}"))
             x["fee"] = {"code": "nol_bez_granits", "day": day.isoformat(), "kopecks": fee}
     else:
         x["rule"] = "voice_in_abroad"
     paid = minutes - free
     if paid:
-        _money(d, paid, ABROAD_VOICE_PER_MIN, "roaming", f"Входящий {ev.peer} ({zone}), {paid} мин")
+        _money(d, paid, ABROAD_VOICE_PER_MIN, "roaming",
+               f"Входящий от {phone(ev.peer)}, {country(zone, 'ru')}, {paid} мин",
+               f"Incoming call from {phone(ev.peer)}, {country(zone, 'en')}, {paid} min")
     else:
         x["rate"] = ABROAD_VOICE_PER_MIN
 
@@ -307,13 +321,15 @@ def _rate_sms(ev, line, d, abroad, zab):
     d.units = 1
     if abroad and not zab:
         x["rule"] = "sms_out_abroad"
-        _money(d, 1, ABROAD_SMS, "roaming", f"SMS {ev.peer} ({ev.zone})")
+        _money(d, 1, ABROAD_SMS, "roaming", f"SMS на {phone(ev.peer)}, {country(ev.zone, 'ru')}",
+               f"SMS to {phone(ev.peer)}, {country(ev.zone, 'en')}")
         return
     x["rule"] = "sms_out_zab" if zab else "sms_out"
     draws, rest = _draw(_buckets(line, "sms", ev.started_at), 1, ev.started_at)
     d.draws = draws
     if rest:
-        _money(d, 1, line.tariff.rate_sms_kopecks, "roaming" if abroad else "sms", f"SMS {ev.peer}")
+        _money(d, 1, line.tariff.rate_sms_kopecks, "roaming" if abroad else "sms", f"SMS на {phone(ev.peer)}",
+               f"SMS to {phone(ev.peer)}")
 
 
 def _rate_data(ev, line, d, abroad, zab):
@@ -330,7 +346,8 @@ def _rate_data(ev, line, d, abroad, zab):
         x["rate"] = ABROAD_DATA_PER_MB
         x["paid"] = kb
         cost = data_cost(kb, ABROAD_DATA_PER_MB)
-        d.charges.append(Charge(cost, "usage", "roaming", f"Интернет ({ev.zone}), {kb} КБ"))
+        d.charges.append(Charge(cost, "usage", "roaming", f"Интернет, {country(ev.zone, 'ru')}, {kb} КБ",
+                                description_en=f"Data, {country(ev.zone, 'en')}, {kb} KB"))
         return
     x["rule"] = "data_zab" if zab else "data"
     draws, rest = _draw(_buckets(line, "data", ev.started_at), kb, ev.started_at)
@@ -340,15 +357,16 @@ def _rate_data(ev, line, d, abroad, zab):
         x["rate"] = rate_mb
         x["paid"] = rest
         d.charges.append(Charge(data_cost(rest, rate_mb), "usage", "roaming" if abroad else "data",
-                                f"Интернет, {rest} КБ сверх пакета"))
+                                f"Интернет сверх пакета, {rest} КБ", description_en=f"Data over the bundle, {rest} KB"))
 
 
-def _money(d: Decision, units: int, rate_kopecks: int, category: str, description: str) -> None:
+def _money(d: Decision, units: int, rate_kopecks: int, category: str, description: str,
+           description_en: str) -> None:
     """Charge `units` at `rate_kopecks` each; the explanation records both."""
     d.explanation["rate"] = rate_kopecks
     d.explanation["paid"] = units
     if units and rate_kopecks:
-        d.charges.append(Charge(units * rate_kopecks, "usage", category, description))
+        d.charges.append(Charge(units * rate_kopecks, "usage", category, description, description_en=description_en))
 
 
 def apply(decision: Decision, line: LineSnapshot) -> None:

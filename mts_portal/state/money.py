@@ -11,6 +11,7 @@ from mts_portal.core import auth, billing, cabinet, payments, runtime
 from mts_portal.core.clock import fmt_datetime
 from mts_portal.core.errors import DomainError
 from mts_portal.core.money import MoneyFormatError, format_rub, parse_rub
+from mts_portal.core.words import pick
 from mts_portal.i18n import add, tr
 from mts_portal.state.base import KEEP_FAILURES, SessionState, query, write
 
@@ -176,7 +177,7 @@ class MoneyState(SessionState):
 
     def _set_operations(self, ops, append: bool) -> None:
         lang = self._lang()
-        rows = [{"id": str(o.id), "when": fmt_datetime(o.at), "what": o.description,
+        rows = [{"id": str(o.id), "when": fmt_datetime(o.at), "what": pick(o.description, o.description_en, lang),
                  "amount": format_rub(o.amount_kopecks, lang, sign=True), "status": o.status,
                  "credit": "1" if o.amount_kopecks > 0 and o.status == "done" else "0",
                  "after": format_rub(o.balance_after, lang) if o.balance_after is not None else ""} for o in ops]

@@ -13,6 +13,7 @@ from mts_portal.core.clock import fmt_date, fmt_datetime
 from mts_portal.core.errors import DomainError
 from mts_portal.core.models import Subscription
 from mts_portal.core.money import format_rub
+from mts_portal.core.words import pick
 from mts_portal.i18n import add, tr
 from mts_portal.state.base import SessionState, query, write
 from mts_portal.state.views import BucketRow, bucket_rows
@@ -233,7 +234,7 @@ class BonusState(ProductsMixin, SessionState):
                         "what": o.what_en if lang == "en" else o.what_ru,
                         "affordable": "1" if self.points >= o.points else "0"} for o in bonus.offers()]
         self.history = [{"id": str(h.id), "when": fmt_datetime(h.created_at), "points": f"{h.points:+d}",
-                         "what": h.description, "earned": "1" if h.points > 0 else "0"} for h in hist]
+                         "what": pick(h.description, h.description_en, lang), "earned": "1" if h.points > 0 else "0"} for h in hist]
 
     @rx.event
     async def exchange(self, code: str):

@@ -17,6 +17,7 @@ from mts_portal.core.catalog import default_catalog
 from mts_portal.core.clock import fmt_date, fmt_datetime
 from mts_portal.core.models import LedgerEntry, Line
 from mts_portal.core.money import format_amount, format_rub
+from mts_portal.core.words import pick
 from mts_portal.i18n import tr
 
 
@@ -81,7 +82,7 @@ def home_view(session: Session, msisdn: str, now: datetime, lang: str) -> dict:
         "owed_text": format_rub(sm.fees_owed_kopecks, lang) if sm.fees_owed_kopecks else "",
         "buckets": bucket_rows(sm.buckets, lang),
         "charges": [
-            {"id": str(e.id), "when": fmt_datetime(e.created_at), "what": e.description,
+            {"id": str(e.id), "when": fmt_datetime(e.created_at), "what": pick(e.description, e.description_en, lang),
              "amount": format_rub(e.amount_kopecks, lang)}
             for e in debits
         ],

@@ -167,3 +167,17 @@ def test_cache_sees_changes_made_by_other_writers(store):
     [r] = charging.ingest(store, [ev("79161000011", "sms", AT, event_id="c-3")], now=T0)
     assert r.status == "blocked" and r.reason == "line is lost"
     assert read(store, lambda s: s.exec(select(func.count()).select_from(UsageRecord)).scalar_one()) == 3
+
+
+def test_statement_texts_in_both_languages(store):
+    """What each charge was, in Russian and English, with people's words: a formatted number, the
+    country's name, the month's name."""
+    make_line(store, "79161000012", "smart", balance=100_000, now=BORN)
+    charging.ingest(store, [ev("79161000012", "voice", AT, duration_s=61, zone="TR", peer="79031112233",
+                               event_id="tr-1")], now=T0)
+    [usage] = _rows(store, LedgerEntry, cause_ref="tr-1")
+    assert usage.description == "Звонок на +7 903 111-22-33, Турция, 2 мин"
+    assert usage.description_en == "Call to +7 903 111-22-33, Turkey, 2 min"
+    [fee] = _rows(store, LedgerEntry, kind="fee")
+    assert fee.description == "Абонентская плата «Smart» за ноябрь 2026"
+    assert fee.description_en == "Monthly fee, Smart, for November 2026"
