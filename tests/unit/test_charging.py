@@ -177,7 +177,7 @@ def test_statement_texts_in_both_languages(store):
                                event_id="tr-1")], now=T0)
     [usage] = _rows(store, LedgerEntry, cause_ref="tr-1")
     assert usage.description == "Звонок на +7 903 111-22-33, Турция, 2 мин"
-    assert usage.description_en == "Call to +7 903 111-22-33, Turkey, 2 min"
+    assert usage.description_en == "Call to +7 903 111-22-33, Türkiye, 2 min"  # CLDR: the official name
     [fee] = _rows(store, LedgerEntry, kind="fee")
     assert fee.description == "Абонентская плата «Smart» за ноябрь 2026"
     assert fee.description_en == "Monthly fee, Smart, for November 2026"
