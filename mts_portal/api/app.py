@@ -368,12 +368,18 @@ def _routes(api: FastAPI) -> None:
 
     @api.post("/api/v1/events", dependencies=[Depends(require_operator)])
     async def events(request: Request):
+        too_large = JSONResponse({"error": "too_large", "reason": f"body over {MAX_BODY_BYTES} bytes"}, 413)
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return JSONResponse({"error": "too_large", "reason": f"body over {MAX_BODY_BYTES} bytes"}, 413)
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            return JSONResponse({"error": "too_large", "reason": f"body over {MAX_BODY_BYTES} bytes"}, 413)
+            return too_large
+        # read at most MAX_BODY_BYTES + 1 whatever the framing (a chunked body has no length to trust)
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                return too_large
+            chunks.append(chunk)
+        body = b"".join(chunks)
         try:
             envelope = orjson.loads(body)
         except orjson.JSONDecodeError:

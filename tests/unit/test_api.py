@@ -152,6 +152,15 @@ def test_events_envelope_errors(api):
     assert api.post("/api/v1/events", json={"events": {}}, headers=OP).status_code == 400
     too_many = {"events": [{"event_id": str(i)} for i in range(1001)]}
     assert api.post("/api/v1/events", json=too_many, headers=OP).status_code == 413
+    big = b'{"events": [' + b'{"event_id": "x"},' * 200_000 + b'{"event_id": "y"}]}'  # 3.6 MB
+    assert api.post("/api/v1/events", content=big, headers=OP).status_code == 413
+
+    def chunked():  # no Content-Length: the body is counted as it arrives
+        for _ in range(40):
+            yield b" " * 65_536
+
+    r = api.post("/api/v1/events", content=chunked(), headers=OP)
+    assert r.status_code == 413 and r.json()["error"] == "too_large"
 
 
 def test_events_rate_reject_and_dedupe(api):
