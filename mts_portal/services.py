@@ -5,6 +5,10 @@
 - the scheduler: period rollovers, daily fees, promised-payment expiry, autopay,
   housekeeping, every MTS_SCHEDULER_INTERVAL_S seconds;
 - in demo mode with MTS_DEMO_TRAFFIC > 0: live simulated traffic.
+
+Every worker runs its own change-feed poller (it wakes that worker's open pages). The scheduler
+and the demo traffic run in one worker only, the leader (core/leader.py): with several backend
+workers (Redis) they would otherwise run once per worker.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import logging
 import os
 
 from mts_portal.core import jobs, runtime
+from mts_portal.core.leader import Leadership
 from mts_portal.core.live import HUB, prune_change_log, run_poller
 from mts_portal.core.settings import get_settings
 
@@ -55,17 +60,49 @@ async def lifespan(app=None):
              settings.simulated_clock)
     tasks = [
         asyncio.create_task(run_poller(engine, HUB, settings.live_poll_interval_s), name="change-feed"),
-        asyncio.create_task(scheduler_loop(settings.scheduler_interval_s), name="scheduler"),
+        asyncio.create_task(lead(engine, settings), name="leadership"),
     ]
-    rate = float(os.environ.get("MTS_DEMO_TRAFFIC", "0") or 0)
-    if settings.demo and rate > 0:
-        from simulator.live import run_in_process
-
-        tasks.append(asyncio.create_task(run_in_process(rate=rate), name="demo-traffic"))
-        log.info("demo traffic: %.1f events/s", rate)
     try:
         yield
     finally:
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _leader_tasks(settings) -> list[asyncio.Task]:
+    tasks = [asyncio.create_task(scheduler_loop(settings.scheduler_interval_s), name="scheduler")]
+    rate = float(os.environ.get("MTS_DEMO_TRAFFIC", "0") or 0)
+    if settings.demo and rate > 0:
+        from simulator.live import run_in_process
+
+        tasks.append(asyncio.create_task(run_in_process(rate=rate), name="demo-traffic"))
+        log.info("demo traffic: %.1f events/s", rate)
+    return tasks
+
+
+async def lead(engine, settings, retry_s: float | None = None) -> None:
+    """Run the leader's work while this process holds the lead; try to take it over otherwise."""
+    leadership = Leadership(engine)
+    retry_s = retry_s if retry_s is not None else max(1.0, settings.scheduler_interval_s)
+    running: list[asyncio.Task] = []
+    try:
+        while True:
+            try:
+                leading = await asyncio.to_thread(leadership.try_lead)
+            except Exception:
+                log.exception("leadership check failed; will retry")
+                leading = False
+            if leading and not running:
+                running = _leader_tasks(settings)
+            elif not leading and running:
+                for t in running:
+                    t.cancel()
+                await asyncio.gather(*running, return_exceptions=True)
+                running = []
+            await asyncio.sleep(retry_s)
+    finally:
+        for t in running:
+            t.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        await asyncio.to_thread(leadership.release)

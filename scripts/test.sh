@@ -16,5 +16,7 @@ ruff check .
 # 1. unit, store and integration tests, two workers (each has its own store / PostgreSQL schema)
 python -m pytest -p no:cacheprovider -m "not e2e" -n 2 tests/unit tests/integration
 # 2. browser tests: one production build of the app, driven by Chromium
-python -m pytest -p no:cacheprovider -m e2e tests/e2e
+python -m pytest -p no:cacheprovider -m "e2e and not scaleout" tests/e2e
+# 3. the scale-out shape: PostgreSQL + Redis + several backend workers (skipped when either is unreachable)
+python -m pytest -p no:cacheprovider -m scaleout tests/e2e/test_scaleout.py
 echo "all tests passed in $(( $(date +%s) - start )) s"
