@@ -36,6 +36,30 @@ _T: dict[str, tuple[str, str]] = {
     "session.idle": ("Сеанс завершён из-за 20 минут бездействия. Войдите снова.",
                      "You were logged out after 20 minutes of inactivity. Please log in again."),
     "demo.badge": ("Демо", "Demo"),
+    # browser tab titles
+    "title.login": ("Вход — Мой МТС", "Log in — My MTS"),
+    "title.phone": ("Телефон (демо)", "Phone (demo)"),
+    "title.mailbox": ("Почта (демо)", "Mail (demo)"),
+    "title.home": ("Мой МТС", "My MTS"),
+    "title.money": ("Счёт — Мой МТС", "Money — My MTS"),
+    "title.tariffs": ("Тарифы — Мой МТС", "Tariffs — My MTS"),
+    "title.services": ("Услуги — Мой МТС", "Services — My MTS"),
+    "title.internet": ("Интернет — Мой МТС", "Internet — My MTS"),
+    "title.roaming": ("Роуминг — Мой МТС", "Roaming — My MTS"),
+    "title.bonus": ("МТС Бонус — Мой МТС", "MTS Bonus — My MTS"),
+    "title.detail": ("Детализация — Мой МТС", "Detail — My MTS"),
+    "title.family": ("МЫ МТС — Мой МТС", "Family — My MTS"),
+    "title.notifications": ("Уведомления — Мой МТС", "Notifications — My MTS"),
+    "title.sms": ("Отправить SMS — Мой МТС", "Send SMS — My MTS"),
+    "title.support": ("Поддержка — Мой МТС", "Support — My MTS"),
+    "title.numbers": ("Мои номера — Мой МТС", "My numbers — My MTS"),
+    "title.settings": ("Настройки — Мой МТС", "Settings — My MTS"),
+    "title.not_found": ("Страница не найдена — Мой МТС", "Page not found — My MTS"),
+    # 404
+    "notfound.title": ("Такой страницы нет", "There is no such page"),
+    "notfound.text": ("Возможно, ссылка устарела или в адресе опечатка.",
+                      "The link may be out of date, or the address has a typo."),
+    "notfound.home": ("На главную", "Go to the home page"),
     # login
     "login.title": ("Вход в личный кабинет", "Log in to your account"),
     "login.subtitle": ("Мобильная связь МТС", "MTS mobile"),
@@ -46,6 +70,11 @@ _T: dict[str, tuple[str, str]] = {
     "login.code": ("Код из SMS", "Code from SMS"),
     "login.code_sent": ("Мы отправили код на номер", "We sent a code to"),
     "login.resend": ("Отправить код ещё раз", "Send the code again"),
+    "login.resend_in": ("Отправить код ещё раз можно через", "You can send the code again in"),
+    "login.resent": ("Новый код отправлен. Прежний больше не действует.",
+                     "A new code was sent. The previous one no longer works."),
+    "login.code_format": ("Код — это 6 цифр из SMS. Попытка не засчитана.",
+                          "The code is the 6 digits from the SMS. This try was not counted."),
     "login.password": ("Пароль", "Password"),
     "login.submit": ("Войти", "Log in"),
     "login.change_number": ("Другой номер", "Another number"),
@@ -58,11 +87,11 @@ _T: dict[str, tuple[str, str]] = {
     "phone.show": ("Показать SMS", "Show SMS"),
     "phone.empty": ("Сообщений нет", "No messages"),
     "phone.reply": ("Ответить", "Reply"),
+    "phone.back": ("Вернуться в Мой МТС", "Back to My MTS"),
     # home
     "home.balance": ("Баланс", "Balance"),
     "home.topup": ("Пополнить", "Top up"),
     "home.bonus": ("Бонусы", "Bonus points"),
-    "home.points": ("баллов", "points"),
     "home.credit": ("Кредитный лимит", "Credit limit"),
     "home.tariff": ("Тариф", "Tariff"),
     "home.fee": ("Абонентская плата", "Monthly fee"),
@@ -71,7 +100,8 @@ _T: dict[str, tuple[str, str]] = {
     "home.remaining": ("Остатки пакетов", "Remaining bundles"),
     "home.no_bundles": ("Пакетов нет: услуги оплачиваются по тарифу.",
                         "No bundles: everything is charged by the tariff."),
-    "home.until": ("до", "until"),
+    "home.until": ("до", "until"),  # a bundle ending at a moment: «до 02.12.2026 14:35»
+    "home.until_day": ("по", "until"),  # a bundle ending with a day (inclusive): «по 31.12.2026»
     "home.of": ("из", "of"),
     "home.latest": ("Последние списания", "Latest charges"),
     "home.no_charges": ("Списаний пока нет", "No charges yet"),
@@ -125,8 +155,16 @@ def plural(n: int, one: str, few: str, many: str) -> str:
     return {"one": one, "few": few}.get(plural_category(n, "ru"), many)
 
 
+def count_word(n: int, lang: str, ru: tuple[str, str, str], en: tuple[str, str]) -> str:
+    """The word that goes with n: 'запись' / 'записи' / 'записей' · 'record' / 'records'."""
+    return plural(n, *ru) if lang != "en" else (en[0] if abs(n) == 1 else en[1])
+
+
+def count_digits(n: int, lang: str) -> str:
+    """n with grouped digits: '1 496' (ru, a no-break space) / '1,496' (en)."""
+    return f"{n:,}".replace(",", "\u00a0") if lang != "en" else f"{n:,}"
+
+
 def count_text(n: int, lang: str, ru: tuple[str, str, str], en: tuple[str, str]) -> str:
     """'1 запись' / '3 записи' / '5 записей' · '1 record' / '5 records', with grouped digits."""
-    digits = f"{n:,}".replace(",", "\u00a0") if lang != "en" else f"{n:,}"
-    word = plural(n, *ru) if lang != "en" else (en[0] if abs(n) == 1 else en[1])
-    return f"{digits}\u00a0{word}"
+    return f"{count_digits(n, lang)}\u00a0{count_word(n, lang, ru, en)}"

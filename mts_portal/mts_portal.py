@@ -12,11 +12,13 @@ from mts_portal.pages.home import home_page
 from mts_portal.pages.login import login_page
 from mts_portal.pages.messages import mailbox_page, notifications_page, sms_page, support_page
 from mts_portal.pages.money import money_page
+from mts_portal.pages.not_found import not_found_page
 from mts_portal.pages.numbers import numbers_page
 from mts_portal.pages.phone import phone_page
 from mts_portal.pages.services import bonus_page, internet_page, roaming_page, services_page
 from mts_portal.pages.settings import settings_page
 from mts_portal.pages.tariffs import tariffs_page
+from mts_portal.state.base import RELANG_EVENTS, SessionState, UiState
 from mts_portal.state.detail import DetailState
 from mts_portal.state.family import FamilyState
 from mts_portal.state.home import HomeState
@@ -31,8 +33,8 @@ from mts_portal.state.tariffs import TariffsState
 app = rx.App(
     api_transformer=api,
     html_lang="ru",
-    # top-centre: on a phone the bottom edge holds the tab bar and the page's last controls,
-    # which a bottom toast would cover (and a hovered toast never times out)
+    # top-centre, below the sticky header (assets/styles.css moves the toaster down): on a phone the
+    # bottom edge holds the tab bar and the page's last controls, which a bottom toast would cover
     toaster=rx.toast.provider(position="top-center", close_button=True),
     head_components=[
         rx.el.meta(name="theme-color", content="#E30611"),
@@ -43,24 +45,42 @@ app = rx.App(
 )
 app.register_lifespan_task(services.lifespan)
 
-PAGES = [
-    ("/login", login_page, "Вход — Мой МТС", LoginState.load),
-    ("/phone", phone_page, "Телефон (демо)", PhoneState.load),
-    ("/", home_page, "Мой МТС", HomeState.load),
-    ("/money", money_page, "Счёт — Мой МТС", MoneyState.load),
-    ("/tariffs", tariffs_page, "Тарифы — Мой МТС", TariffsState.load),
-    ("/services", services_page, "Услуги — Мой МТС", ServicesState.load),
-    ("/internet", internet_page, "Интернет — Мой МТС", InternetState.load),
-    ("/roaming", roaming_page, "Роуминг — Мой МТС", RoamingState.load),
-    ("/bonus", bonus_page, "МТС Бонус — Мой МТС", BonusState.load),
-    ("/detail", detail_page, "Детализация — Мой МТС", DetailState.load),
-    ("/family", family_page, "МЫ МТС — Мой МТС", FamilyState.load),
-    ("/notifications", notifications_page, "Уведомления — Мой МТС", NotificationsState.load),
-    ("/sms", sms_page, "Отправить SMS — Мой МТС", SmsState.load),
-    ("/support", support_page, "Поддержка — Мой МТС", SupportState.load),
-    ("/mailbox", mailbox_page, "Почта (демо)", MailboxState.load),
-    ("/numbers", numbers_page, "Мои номера — Мой МТС", NumbersState.load),
-    ("/settings", settings_page, "Настройки — Мой МТС", SettingsState.load),
+
+def title(key: str) -> rx.Var:
+    """The browser tab's title in the interface language («Счёт — Мой МТС» / "Money — My MTS")."""
+    return UiState.t[key]
+
+
+# route, page, title text key, on_load, what rebuilds the page's data after a language change
+# (None: its on_load handlers again, see UiState.toggle_lang); private pages also start the tab's
+# session watcher (idle logout on every private page)
+PUBLIC = [
+    ("/login", login_page, "title.login", LoginState.load, LoginState.relang),
+    ("/phone", phone_page, "title.phone", PhoneState.load, PhoneState.relang),
+    ("/mailbox", mailbox_page, "title.mailbox", MailboxState.load, None),
 ]
-for route, page, title, on_load in PAGES:
-    app.add_page(page, route=route, title=title, on_load=on_load)
+PRIVATE = [
+    ("/", home_page, "title.home", HomeState.load, None),
+    ("/money", money_page, "title.money", MoneyState.load, MoneyState.relang),
+    ("/tariffs", tariffs_page, "title.tariffs", TariffsState.load, None),
+    ("/services", services_page, "title.services", ServicesState.load, None),
+    ("/internet", internet_page, "title.internet", InternetState.load, None),
+    ("/roaming", roaming_page, "title.roaming", RoamingState.load, None),
+    ("/bonus", bonus_page, "title.bonus", BonusState.load, None),
+    ("/detail", detail_page, "title.detail", DetailState.load, None),
+    ("/family", family_page, "title.family", FamilyState.load, None),
+    ("/notifications", notifications_page, "title.notifications", NotificationsState.load, None),
+    ("/sms", sms_page, "title.sms", SmsState.load, None),
+    ("/support", support_page, "title.support", SupportState.load, None),
+    ("/numbers", numbers_page, "title.numbers", NumbersState.load, NumbersState.relang),
+    ("/settings", settings_page, "title.settings", SettingsState.load, SettingsState.relang),
+]
+for route, page, title_key, on_load, _ in PUBLIC:
+    app.add_page(page, route=route, title=title(title_key), on_load=on_load)
+for route, page, title_key, on_load, _ in PRIVATE:
+    app.add_page(page, route=route, title=title(title_key), on_load=[on_load, SessionState.watch_session])
+for route, *_, relang in PUBLIC + PRIVATE:
+    if relang is not None:
+        RELANG_EVENTS[route] = (relang,)
+# unknown addresses: a page of our own (Reflex serves it for every route it does not know)
+app.add_page(not_found_page, route="404", title=title("title.not_found"), on_load=SessionState.load_if_logged_in)

@@ -1,5 +1,6 @@
 """The cabinet's frame: header (logo, number switcher, language, logout), a side
-navigation on desktop and a bottom bar on phones. Stateless functions."""
+navigation on desktop and a bottom bar on phones; the header of public pages (login,
+demo phone, 404). Stateless functions."""
 
 from __future__ import annotations
 
@@ -28,15 +29,39 @@ NAV = [
 MOBILE_MAIN = ["/", "/money", "/tariffs", "/services"]
 
 
-def logo() -> rx.Component:
+def logo(brand_on_phones: bool = False) -> rx.Component:
     return rx.link(
         rx.hstack(
             rx.center(rx.text("МТС", weight="bold", size="2", color="white"), width="40px", height="40px",
                       background=RED, border_radius="10px"),
-            rx.text(UiState.t["brand"], weight="bold", size="4", display=["none", "none", "block"]),
+            rx.text(UiState.t["brand"], weight="bold", size="4",
+                    display="block" if brand_on_phones else ["none", "none", "block"], white_space="nowrap"),
             align="center", spacing="2",
         ),
         href="/", underline="none", color="inherit", id="logo",
+    )
+
+
+def lang_button() -> rx.Component:
+    """The language switch: «English» / «Русский» (on a phone: EN / RU)."""
+    return rx.button(rx.text(UiState.t["lang.switch"], display=["none", "inline"]),
+                     rx.text(rx.cond(UiState.lang == "en", "RU", "EN"), display=["inline", "none"]),
+                     variant="ghost", size="2", on_click=UiState.toggle_lang, id="lang-toggle",
+                     aria_label=UiState.t["lang.switch"])
+
+
+def public_header(*extra: rx.Component) -> rx.Component:
+    """The header of the pages outside the cabinet: the logo, `extra` (links) and the language switch."""
+    return rx.box(
+        rx.hstack(
+            logo(brand_on_phones=True),
+            rx.spacer(),
+            *extra,
+            lang_button(),
+            align="center", spacing=rx.breakpoints(initial="2", sm="3"), width="100%", max_width="1280px",
+            margin="0 auto", padding_x=["10px", "16px", "24px"], height="64px",
+        ),
+        background="white", border_bottom="1px solid var(--gray-4)", width="100%", id="public-header",
     )
 
 
@@ -64,10 +89,7 @@ def header() -> rx.Component:
                                              href="/phone", is_external=True, id="demo-phone-link",
                                              title=UiState.t["phone.title"])),
             line_switcher(),
-            rx.button(rx.text(UiState.t["lang.switch"], display=["none", "inline"]),
-                      rx.text(rx.cond(UiState.lang == "en", "RU", "EN"), display=["inline", "none"]),
-                      variant="ghost", size="2", on_click=UiState.toggle_lang, id="lang-toggle",
-                      aria_label=UiState.t["lang.switch"]),
+            lang_button(),
             rx.icon_button(rx.icon("log-out", size=18), variant="ghost", size="2", on_click=SessionState.logout,
                            id="logout", title=UiState.t["logout"], aria_label=UiState.t["logout"]),
             align="center", spacing=rx.breakpoints(initial="2", sm="3"), width="100%", max_width="1280px",

@@ -8,7 +8,8 @@ from mts_portal.state.base import UiState
 
 
 def bundle_meter(b) -> rx.Component:
-    """A bundle as a meter: remaining of total, valid until (b: a BucketRow var)."""
+    """A bundle as a meter: remaining of total, valid until (b: a BucketRow var; b.until is the whole
+    phrase, «по 31.12.2026»)."""
     return rx.box(
         rx.hstack(
             rx.text(b.label, weight="medium", size="3"),
@@ -22,7 +23,7 @@ def bundle_meter(b) -> rx.Component:
             rx.text(UiState.t["home.of"] + " " + b.total, size="1", color="var(--gray-11)",
                     id="bucket-total-" + b.id),
             rx.spacer(),
-            rx.text(UiState.t["home.until"] + " " + b.until, size="1", color="var(--gray-11)"),
+            rx.text(b.until, size="1", color="var(--gray-11)", id="bucket-until-" + b.id, white_space="nowrap"),
             width="100%",
         ),
         rx.cond(b.shared != "", rx.text(b.shared, size="1", color="var(--gray-11)")),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from mts_portal.components.layout import RED, card
+from mts_portal.components.layout import RED, card, public_header
 from mts_portal.state.base import UiState
 from mts_portal.state.login import LoginState, PhoneState
 
@@ -44,10 +44,20 @@ def code_form() -> rx.Component:
                          auto_focus=True),
                 rx.button(UiState.t["login.submit"], type="submit", size="3", width="100%", id="submit-code",
                           loading=LoginState.busy),
-                rx.hstack(
-                    rx.link(UiState.t["login.change_number"], on_click=LoginState.change_number, size="2",
-                            id="change-number", cursor="pointer"),
-                    spacing="4",
+                rx.flex(
+                    # prevent_default: the link's "#" would be a navigation, which loads (and wipes) the page
+                    rx.link(UiState.t["login.change_number"], on_click=[rx.prevent_default, LoginState.change_number],
+                            size="2", id="change-number", cursor="pointer"),
+                    rx.spacer(),
+                    # a new code once the wait is over: a minute after the last one, later at the hourly limit
+                    rx.cond(
+                        LoginState.resend_wait > 0,
+                        rx.text(UiState.t["login.resend_in"] + " " + LoginState.resend_text, size="2",
+                                color="var(--gray-11)", id="resend-wait"),
+                        rx.link(UiState.t["login.resend"], on_click=[rx.prevent_default, LoginState.resend],
+                                size="2", id="resend-code", cursor="pointer"),
+                    ),
+                    gap="8px", wrap="wrap", width="100%", align="center",
                 ),
                 spacing="3", width="100%",
             ),
@@ -122,7 +132,8 @@ def demo_logins() -> rx.Component:
             rx.text(UiState.t["login.demo_logins"], weight="bold", size="2"),
             rx.foreach(LoginState.demo_logins, lambda d: rx.link(
                 d["label"] + " · " + d["tariff"] + " · " + d["holder"], size="1", class_name="demo-login",
-                on_click=LoginState.pick_demo(d["label"]), cursor="pointer", display="block")),
+                on_click=[rx.prevent_default, LoginState.pick_demo(d["label"])], cursor="pointer", display="block",
+                id="demo-login-" + d["msisdn"])),
             max_width="420px",
         ),
     )
@@ -130,14 +141,7 @@ def demo_logins() -> rx.Component:
 
 def login_page() -> rx.Component:
     return rx.box(
-        rx.hstack(
-            rx.hstack(rx.center(rx.text("МТС", weight="bold", color="white"), width="40px", height="40px",
-                                background=RED, border_radius="10px"),
-                      rx.text(UiState.t["brand"], weight="bold", size="4"), align="center"),
-            rx.spacer(),
-            rx.button(UiState.t["lang.switch"], variant="ghost", on_click=UiState.toggle_lang, id="lang-toggle"),
-            width="100%", max_width="960px", margin="0 auto", padding="16px",
-        ),
+        public_header(),
         rx.flex(
             card(
                 rx.vstack(

@@ -9,15 +9,33 @@ from mts_portal.state.base import UiState
 from mts_portal.state.settings import SettingsState
 
 
+def _field_error(field: str) -> rx.Component:
+    """The password form's error, shown under the field it is about (one at a time)."""
+    return rx.cond(
+        (SettingsState.pwd_error != "") & (SettingsState.pwd_field == field),
+        rx.text(SettingsState.pwd_error, color="red", size="2", id="settings-password-error",
+                data_field=field, role="alert"),
+    )
+
+
+def _pwd_input(name: str, field: str, **props) -> rx.Component:
+    bad = (SettingsState.pwd_error != "") & (SettingsState.pwd_field == field)
+    return rx.input(name=name, width="100%", color_scheme=rx.cond(bad, "red", "gray"),
+                    aria_invalid=rx.cond(bad, "true", "false"), **props)
+
+
 def password_card() -> rx.Component:
     return card(rx.vstack(
         section_title("settings.password"),
         rx.text(rx.cond(SettingsState.has_password, UiState.t["settings.password_set"],
                         UiState.t["settings.password_none"]), size="2", color="var(--gray-11)"),
+        # the fields keep what was typed when something is wrong (no reset on submit); a success empties them
         rx.form(rx.vstack(
             rx.cond(SettingsState.has_password,
-                    rx.input(name="current_password", type="password", placeholder=UiState.t["pwd.current"],
-                             id="current-password", width="100%", auto_complete="current-password")),
+                    rx.vstack(_pwd_input("current_password", "current", type="password",
+                                         placeholder=UiState.t["pwd.current"], id="current-password",
+                                         auto_complete="current-password"),
+                              _field_error("current"), spacing="1", width="100%")),
             rx.flex(
                 rx.button(UiState.t["settings.get_code"], type="button", variant="soft", on_click=SettingsState.send_code,
                           id="password-code-send"),
@@ -27,17 +45,18 @@ def password_card() -> rx.Component:
                 gap="8px", align="center", wrap="wrap",
             ),
             rx.cond(SettingsState.code_sent_to != "",
-                    rx.input(name="code", placeholder=UiState.t["settings.code"], input_mode="numeric", max_length=6,
-                             id="password-code", width="100%")),
-            rx.input(name="new_password", type="password", placeholder=UiState.t["pwd.new"], id="settings-new-password",
-                     width="100%", auto_complete="new-password", required=True),
-            rx.input(name="repeat_password", type="password", placeholder=UiState.t["pwd.repeat"],
-                     id="settings-repeat-password", width="100%", auto_complete="new-password", required=True),
-            rx.cond(SettingsState.pwd_error != "",
-                    rx.text(SettingsState.pwd_error, color="red", size="2", id="settings-password-error")),
+                    _pwd_input("code", "code", placeholder=UiState.t["settings.code"], input_mode="numeric",
+                               max_length=6, id="password-code", auto_complete="one-time-code")),
+            _field_error("code"),
+            rx.vstack(_pwd_input("new_password", "new", type="password", placeholder=UiState.t["pwd.new"],
+                                 id="settings-new-password", auto_complete="new-password", required=True),
+                      _field_error("new"), spacing="1", width="100%"),
+            rx.vstack(_pwd_input("repeat_password", "repeat", type="password", placeholder=UiState.t["pwd.repeat"],
+                                 id="settings-repeat-password", auto_complete="new-password", required=True),
+                      _field_error("repeat"), spacing="1", width="100%"),
             rx.button(UiState.t["save"], type="submit", id="settings-save-password"),
             spacing="3", width="100%", max_width="420px",
-        ), on_submit=SettingsState.change_password, reset_on_submit=True, width="100%"),
+        ), on_submit=SettingsState.change_password, reset_on_submit=False, width="100%", id="password-form"),
         spacing="3", width="100%",
     ), id="password-settings")
 
@@ -53,19 +72,39 @@ def notify_card() -> rx.Component:
     ))
 
 
+MODES = ["always", "busy", "no_answer", "unreachable"]
+
+
+def _mode_text(mode) -> rx.Var:
+    return rx.match(mode, *[(m, UiState.t[f"forward.{m}"]) for m in MODES], "")
+
+
 def forwarding_card() -> rx.Component:
-    modes = ["always", "busy", "no_answer", "unreachable"]
     return card(rx.vstack(
         section_title("settings.forward"),
-        rx.text(rx.cond(SettingsState.forward_label != "",
-                        UiState.t["settings.forward_on"] + " " + SettingsState.forward_label,
-                        UiState.t["settings.forward_none"]), size="2", id="forward-state"),
+        # what is saved: the number and when («Переадресация на +7 903 555-44-33 · Если занято»)
+        rx.cond(
+            SettingsState.forward_label != "",
+            rx.flex(
+                rx.icon("phone-forwarded", size=16, color="var(--green-11)"),
+                rx.text(UiState.t["settings.forward_on"] + " ",
+                        rx.text.strong(SettingsState.forward_label, white_space="nowrap", id="forward-number"),
+                        " · ",
+                        rx.text.span(_mode_text(SettingsState.forward_saved_mode), id="forward-saved-mode"),
+                        size="2"),
+                gap="8px", align="center", id="forward-state",
+            ),
+            rx.text(UiState.t["settings.forward_none"], size="2", color="var(--gray-11)", id="forward-state"),
+        ),
         rx.form(rx.flex(
             rx.input(name="forward_to", placeholder="+7 9XX XXX-XX-XX", type="tel", id="forward-to", flex="1",
-                     min_width="200px"),
+                     min_width="200px", value=SettingsState.forward_input,
+                     on_change=SettingsState.set_forward_input,
+                     color_scheme=rx.cond(SettingsState.forward_error != "", "red", "gray")),
             rx.select.root(
-                rx.select.trigger(id="forward-mode"),
-                rx.select.content(*[rx.select.item(UiState.t[f"forward.{m}"], value=m) for m in modes]),
+                rx.select.trigger(id="forward-mode", aria_label=UiState.t["settings.forward_mode"]),
+                rx.select.content(*[rx.select.item(UiState.t[f"forward.{m}"], value=m, id=f"forward-mode-{m}")
+                                    for m in MODES]),
                 value=SettingsState.forward_mode, on_change=SettingsState.set_forward_mode,
             ),
             rx.button(UiState.t["save"], type="submit", id="forward-save"),
@@ -75,7 +114,7 @@ def forwarding_card() -> rx.Component:
             gap="8px", wrap="wrap", width="100%",
         ), on_submit=SettingsState.save_forwarding, width="100%"),
         rx.cond(SettingsState.forward_error != "", rx.text(SettingsState.forward_error, color="red", size="2",
-                                                           id="forward-error")),
+                                                           id="forward-error", role="alert")),
         spacing="3", width="100%",
     ))
 

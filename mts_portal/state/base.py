@@ -22,6 +22,7 @@ from http.cookies import CookieError, SimpleCookie
 from typing import Any, TypeVar
 
 import reflex as rx
+from reflex.state import OnLoadInternalState
 
 from mts_portal.core import auth, runtime
 from mts_portal.core.db import read, transact
@@ -66,13 +67,35 @@ class UiState(rx.State):
 
     @rx.event
     def toggle_lang(self):
+        """Switch the language; the page's server-formatted data (amounts, units, statuses, tariff
+        names, messages) is rebuilt in the new language at once (see `relang_events`)."""
         self.lang = "en" if self.lang != "en" else "ru"
+        return self._relang_events()
+
+    def _route(self) -> str:
+        """The current page's route ('/settings'), without the trailing slash a static build adds."""
+        path = str(getattr(self.router.url, "path", "") or "/")
+        return path.rstrip("/") or "/"
+
+    def _relang_events(self) -> list:
+        """What rebuilds the current page's data after a language change: the page's own relang events
+        where the app registered some (pages holding a half-done form: login, settings, numbers),
+        otherwise the page's on_load handlers again, as a navigation runs them (a superseding chain:
+        the page's live watchers are replaced by new ones, which read the new language)."""
+        events = RELANG_EVENTS.get(self._route())
+        return list(events) if events is not None else [OnLoadInternalState.on_load_internal]
 
     def _lang(self) -> str:
         return "en" if self.lang == "en" else "ru"
 
     def _msg(self, exc: DomainError) -> str:
         return exc.message(self._lang())
+
+    def _pick(self, pair: tuple[str, str] | list[str] | None) -> str:
+        """A (ru, en) pair (see `both`) in the interface language."""
+        if not pair:
+            return ""
+        return pair[1] if self._lang() == "en" else pair[0]
 
     def _client(self) -> str:
         return (self.router.session.client_ip or "")[:64]
@@ -109,6 +132,19 @@ def _page_states() -> list[type[rx.State]]:
     return out
 
 
+def both(source: DomainError | str) -> tuple[str, str]:
+    """A message in (Russian, English): kept beside a shown message so a language change re-shows it
+    in the other language. `source`: a domain error or a text key."""
+    if isinstance(source, DomainError):
+        return source.message("ru"), source.message("en")
+    return TEXTS["ru"].get(source, source), TEXTS["en"].get(source, source)
+
+
+# route -> the events that rebuild that page's server-formatted data after a language change, for pages
+# that must not simply load again (filled by the app assembly, mts_portal.py; see `_relang_events`)
+RELANG_EVENTS: dict[str, tuple] = {}
+
+
 async def wipe_tab(state: rx.State) -> None:
     """Reset every page state of this browser tab to its defaults: nothing of the previous subscriber
     (balance, records, e-mail, support chat, header) stays in the tab or in the snapshot the next page
@@ -120,6 +156,7 @@ async def wipe_tab(state: rx.State) -> None:
 # live watchers (background events), one per (page, browser tab): a client that calls a watch handler
 # again gets a no-op while its watcher runs; a watcher for another line replaces the old one
 _WATCHERS: dict[tuple[str, str], tuple[asyncio.Task, int]] = {}
+SESSION_CHECK_S = 5.0  # how often an open private page re-checks its session (idle logout within ~5 s)
 
 
 def claim_watch(name: str, client_token: str, line_id: int) -> bool:
@@ -128,7 +165,9 @@ def claim_watch(name: str, client_token: str, line_id: int) -> bool:
     task = asyncio.current_task()
     key = (name, str(client_token))
     current = _WATCHERS.get(key)
-    if current is not None and current[0] is not task and not current[0].done():
+    # a watcher being cancelled (the page it belonged to was left) is as good as gone
+    if current is not None and current[0] is not task and not current[0].done() \
+            and not current[0].cancelling():
         if current[1] == line_id:
             return False
         current[0].cancel()
@@ -218,6 +257,43 @@ class SessionState(UiState):
             return rx.toast.error(self._msg(exc))
         await self._load_header(info)
         return rx.call_script("window.location.reload()")
+
+    @rx.event
+    async def load_if_logged_in(self):
+        """Public pages that show the cabinet's header to a logged-in visitor (the 404 page): the header
+        is filled when the session works; nothing happens otherwise (no redirect)."""
+        info = await self._session()
+        if info is None:
+            self.authed = False
+            return None
+        await self._load_header(info)
+        return SessionState.watch_session
+
+    @rx.event(background=True)
+    async def watch_session(self):
+        """The session watcher of a private page (started by every private page's on_load; one per
+        browser tab). It re-checks the session on the server every SESSION_CHECK_S without counting as
+        activity, and leaves for the login page by itself when the session has ended (idle, absolute
+        limit, logout elsewhere, password changed, number lost), so no private data stays on screen."""
+        async with self:
+            client, token = self.router.session.client_token, self._token()
+            if not token or not claim_watch("session", client, 0):
+                return
+        try:
+            while True:
+                await asyncio.sleep(SESSION_CHECK_S)
+                # an ended session is recorded with its reason (shown on the login page)
+                alive = await write(lambda s: auth.validate_session(session=s, token=token, now=runtime.now(),
+                                                                    touch_it=False))
+                if alive is None:
+                    yield SessionState.session_ended
+                    return
+        finally:
+            release_watch("session", client)
+
+    @rx.event
+    async def session_ended(self):
+        return await self._gone()
 
     @rx.event
     async def logout(self):

@@ -31,6 +31,7 @@ class HomeState(SessionState):
     balance_text: str = ""
     balance_negative: bool = False
     bonus_text: str = ""
+    points_word: str = ""
     credit_text: str = ""
     tariff_name: str = ""
     fee_text: str = ""
@@ -48,6 +49,7 @@ class HomeState(SessionState):
         self.balance_text = view["balance_text"]
         self.balance_negative = view["balance_kopecks"] < 0
         self.bonus_text = view["bonus_text"]
+        self.points_word = view["points_word"]
         self.credit_text = view["credit_text"]
         self.tariff_name = view["tariff_name"]
         self.fee_text = view["fee_text"]
@@ -81,7 +83,7 @@ class HomeState(SessionState):
                 async with self:
                     if self._line_id != line_id:  # the tab moved on (another line, a wiped state)
                         return
-                    msisdn, lang, token = self.msisdn, self._lang(), self._token()
+                    token = self._token()
                 changed = await HUB.wait(line_id, WAKE_EVERY_S)
                 # checks the session without counting as activity; an ended session is recorded with its reason
                 alive = await write(lambda s, t=token: auth.validate_session(session=s, token=t, now=runtime.now(),
@@ -91,6 +93,8 @@ class HomeState(SessionState):
                     return
                 if not changed:
                     continue
+                async with self:  # the language now, not the one the page was opened in
+                    msisdn, lang = self.msisdn, self._lang()
                 view = await query(lambda s, m=msisdn, lg=lang: home_view(s, m, runtime.now(), lg))
                 async with self:
                     if self._line_id == line_id:

@@ -12,15 +12,31 @@ websocket has no nonce goes through prelogin once (a full page load) first.
 
 from __future__ import annotations
 
+import asyncio
+from datetime import datetime
+
 import reflex as rx
 from sqlalchemy import select
 
 from mts_portal.core import auth, runtime
+from mts_portal.core.catalog import default_catalog
+from mts_portal.core.clock import as_utc
 from mts_portal.core.errors import DomainError, Locked
-from mts_portal.core.models import SmsMessage
+from mts_portal.core.models import Line, RateEvent, SmsMessage
 from mts_portal.core.settings import get_settings
 from mts_portal.i18n import add
-from mts_portal.state.base import KEEP_FAILURES, UiState, query, wipe_tab, write
+from mts_portal.state.base import (
+    KEEP_FAILURES,
+    UiState,
+    both,
+    claim_watch,
+    query,
+    release_watch,
+    wipe_tab,
+    write,
+)
+
+RESEND_AFTER_S = 60  # a new code may be asked for a minute after the last one (and within the hourly limit)
 
 add({
     "login.e.idle": ("Сеанс завершён из-за 20 минут бездействия. Войдите снова.",
@@ -41,6 +57,34 @@ add({
 })
 
 
+def code_wait_s(session, msisdn: str, now: datetime) -> int:
+    """Seconds until the number may be sent another code: a minute after the last one, and later when the
+    hourly limit (MTS_SMS_PER_NUMBER_PER_HOUR) is used up — until the oldest counted code leaves the hour.
+    The same for known and unknown numbers (every request is counted, delivered or not)."""
+    limit = get_settings().sms_per_number_per_hour
+    sent = list(session.exec(select(RateEvent.at).where(RateEvent.key == f"sms:{msisdn}",
+                                                       RateEvent.at > now - auth.RATE_WINDOW)
+                             .order_by(RateEvent.at)).scalars())
+    wait = 0.0
+    if sent:
+        wait = RESEND_AFTER_S - (now - as_utc(sent[-1])).total_seconds()
+    if len(sent) >= limit > 0:
+        wait = max(wait, (as_utc(sent[-limit]) + auth.RATE_WINDOW - now).total_seconds())
+    return max(0, int(wait + 0.999))
+
+
+def demo_login_rows(session, lang: str) -> list[dict[str, str]]:
+    """The demo numbers of the login page, their tariff named in the interface language."""
+    from simulator.demo import demo_logins
+
+    rows = demo_logins(session, limit=4)
+    codes = dict(session.exec(select(Line.msisdn, Line.tariff_code)
+                              .where(Line.msisdn.in_([r["msisdn"] for r in rows]))).all())
+    tariffs = default_catalog().tariffs
+    return [{**r, "tariff": tariffs[codes[r["msisdn"]]].name(lang) if codes.get(r["msisdn"]) in tariffs
+             else r["tariff"]} for r in rows]
+
+
 class LoginState(UiState):
     mode: str = "code"  # code | password
     step: str = "phone"  # phone | code
@@ -51,10 +95,27 @@ class LoginState(UiState):
     notice: str = ""
     locked: bool = False
     busy: bool = False
+    resend_wait: int = 0  # seconds until «Отправить код ещё раз» works (counts down on screen)
+    resend_text: str = ""  # the wait as shown: '0:42' or '56 мин'
     demo_logins: list[dict[str, str]] = []
     ready: bool = False  # this page's websocket carries the pre-login nonce: the forms may be used
     _attempt_id: str = ""
     _msisdn: str = ""
+    _resend_at: float = 0.0  # when a new code may be asked for (a POSIX timestamp on the portal's clock)
+    _error_pair: list[str] = []  # the shown error / notice in both languages (a language switch re-shows it)
+    _notice_pair: list[str] = []
+
+    def _show_error(self, pair: tuple[str, str] | list[str]) -> None:
+        self._error_pair = list(pair)
+        self.error = self._pick(pair)
+
+    def _show_notice(self, pair: tuple[str, str] | list[str]) -> None:
+        self._notice_pair = list(pair)
+        self.notice = self._pick(pair)
+
+    def _clear_error(self) -> None:
+        self._error_pair = []
+        self.error = ""
 
     def _to_prelogin(self):
         """A full page load through the route that gives the browser its pre-login nonce."""
@@ -73,26 +134,36 @@ class LoginState(UiState):
             if info is not None:
                 return rx.redirect("/")
         await wipe_tab(self)  # nothing of an earlier subscriber stays in this tab
-        reason = self.router.url.query_parameters.get("e", "")
-        self.notice = self.t.get(f"login.e.{reason}", "") if reason else ""
-        self.error = ""
+        reason = str(self.router.url.query_parameters.get("e", ""))
+        self._show_notice(both(f"login.e.{reason}") if f"login.e.{reason}" in self.t else ())
+        self._clear_error()
         self.busy = False
         self.locked = False
         if self._prelogin() is None:
             if self.router.url.query_parameters.get("pl", ""):  # been through prelogin: cookies are refused
-                self.error = self.t["login.no_cookies"]
+                self._show_error(both("login.no_cookies"))
                 return
             return self._to_prelogin()
         self.ready = True
         if get_settings().demo:
-            from simulator.demo import demo_logins
+            lang = self._lang()
+            self.demo_logins = await query(lambda s: demo_login_rows(s, lang))
 
-            self.demo_logins = await query(lambda s: demo_logins(s, limit=4))
+    @rx.event
+    async def relang(self):
+        """After a language change: the shown notice, error and demo list in the new language."""
+        self.error = self._pick(self._error_pair)
+        self.notice = self._pick(self._notice_pair)
+        self._set_resend_text()
+        if self.demo_logins and get_settings().demo:
+            lang = self._lang()
+            self.demo_logins = await query(lambda s: demo_login_rows(s, lang))
+        return PhoneState.relang
 
     @rx.event
     def set_mode(self, mode: str | list[str]):
         self.mode = "password" if mode == "password" else "code"
-        self.error = ""
+        self._clear_error()
         self.step = "phone"
 
     @rx.event
@@ -104,12 +175,12 @@ class LoginState(UiState):
         """Demo: a click on a demo number fills the phone field."""
         self.phone_input = str(label)[:24]
         self.step = "phone"
-        self.error = ""
+        self._clear_error()
 
     def _refused(self, exc: DomainError) -> None:
         self.busy = False
         self.locked = isinstance(exc, Locked)
-        self.error = self._msg(exc)
+        self._show_error(both(exc))
 
     async def _login(self, fn):
         """Run a credential check; a refusal is shown (and counted), a grant becomes a session.
@@ -128,46 +199,124 @@ class LoginState(UiState):
     @rx.event
     def change_number(self):
         self.step = "phone"
-        self.error = ""
+        self._clear_error()
         self._attempt_id = ""
 
-    @rx.event
-    async def request_code(self, form: dict):
-        self.error = ""
-        try:
-            msisdn = auth.normalize_msisdn(str(form.get("phone", "")))
-        except DomainError as exc:
-            self.error = self._msg(exc)
-            return
-        if self._prelogin() is None:
-            yield self._to_prelogin()
-            return
-        self.busy = True
-        yield
+    def _set_resend_text(self) -> None:
+        left = self.resend_wait
+        if left > 90:
+            self.resend_text = f"{(left + 59) // 60}\u00a0{'min' if self._lang() == 'en' else 'мин'}"
+        else:
+            self.resend_text = f"{left // 60}:{left % 60:02d}"
+
+    async def _send_code(self, msisdn: str):
+        """Send a login code to `msisdn` (the newer code voids the older); start the resend countdown."""
         client = self._client()
-        try:
-            req = await write(lambda s: auth.request_code(session=s, msisdn=msisdn, purpose="login", client=client,
-                                                          now=runtime.now()))
-        except DomainError as exc:
-            self._refused(exc)
-            return
+        now = runtime.now()
+
+        def fn(s):
+            req = auth.request_code(session=s, msisdn=msisdn, purpose="login", client=client, now=now)
+            return req, code_wait_s(s, msisdn, now)
+
+        req, wait = await write(fn)
         self._attempt_id = req.attempt_id
         self._msisdn = msisdn
         self.phone = msisdn
         self.phone_label = auth.format_msisdn(msisdn)
         self.step = "code"
         self.busy = False
+        self._resend_at = now.timestamp() + wait
+        self.resend_wait = wait
+        self._set_resend_text()
+
+    @rx.event
+    async def request_code(self, form: dict):
+        if self.busy:  # a double click: the first request is still under way
+            return
+        try:
+            msisdn = auth.normalize_msisdn(str(form.get("phone", "")))
+        except DomainError as exc:
+            self._show_error(both(exc))
+            return
+        if self.step == "code" and msisdn == self._msisdn and self.resend_wait > 0:
+            return  # a second submit of the phone form that was already answered (a double click): one SMS
+        self._clear_error()
+        if self._prelogin() is None:
+            yield self._to_prelogin()
+            return
+        self.busy = True
+        yield
+        try:
+            await self._send_code(msisdn)
+        except DomainError as exc:
+            self._refused(exc)
+            return
+        yield await self._after_send()
+
+    async def _after_send(self) -> list:
+        """The countdown, and in demo mode the phone panel showing the number's inbox."""
+        events: list = [LoginState.count_down]
         if get_settings().demo:
             phone = await self.get_state(PhoneState)
-            phone.number = auth.format_msisdn(msisdn)
-            yield PhoneState.refresh
+            phone.number = self.phone_label
+            events.append(PhoneState.refresh)
+        return events
+
+    @rx.event
+    async def resend(self):
+        """«Отправить код ещё раз»: only once the countdown is over (the server decides, not the link)."""
+        if self.busy or self.step != "code" or not self._msisdn:
+            return
+        if runtime.now().timestamp() < self._resend_at:
+            return
+        self._clear_error()
+        self.busy = True
+        yield
+        try:
+            await self._send_code(self._msisdn)
+        except DomainError as exc:
+            self._refused(exc)
+            return
+        self._show_notice(both("login.resent"))
+        yield await self._after_send()
+
+    @rx.event(background=True)
+    async def count_down(self):
+        """The resend countdown on screen, on the portal's clock (the one the rate limit counts with): once
+        a second (every 15 s while more than a minute and a half is left); one per tab, it stops when the
+        wait is over or the tab left the code step."""
+        async with self:
+            client = self.router.session.client_token
+            if not claim_watch("resend", client, 0):
+                return
+        try:
+            while True:
+                async with self:
+                    if self.step != "code":
+                        self.resend_wait = 0
+                        return
+                    left = max(0, int(self._resend_at - runtime.now().timestamp() + 0.999))
+                    self.resend_wait = left
+                    self._set_resend_text()
+                if left <= 0:
+                    return
+                await asyncio.sleep(1.0 if left <= 90 else 15.0 if left > 105 else left - 90)
+        finally:
+            release_watch("resend", client)
 
     @rx.event
     async def submit_code(self, form: dict):
-        self.error = ""
-        code = "".join(ch for ch in str(form.get("code", "")) if ch.isdigit())
+        self._clear_error()
+        code = "".join(ch for ch in str(form.get("code", "")) if ch not in " -\u00a0")
         if not self._attempt_id:
             self.step = "phone"
+            return
+        if len(code) != 6 or not (code.isascii() and code.isdigit()):
+            # not a code at all (letters, too short): said so, and not counted as a wrong attempt
+            self.locked = False
+            self._show_error(both("login.code_format"))
+            return
+        if self.busy:
             return
         self.busy = True
         yield
@@ -178,11 +327,11 @@ class LoginState(UiState):
 
     @rx.event
     async def submit_password(self, form: dict):
-        self.error = ""
+        self._clear_error()
         try:
             msisdn = auth.normalize_msisdn(str(form.get("phone", "")))
         except DomainError as exc:
-            self.error = self._msg(exc)
+            self._show_error(both(exc))
             return
         password = str(form.get("password", ""))
         self.busy = True
@@ -198,6 +347,15 @@ class PhoneState(UiState):
     number: str = ""
     messages: list[dict[str, str]] = []
     error: str = ""
+    _error_pair: list[str] = []
+
+    def _show_error(self, exc: DomainError | None) -> None:
+        self._error_pair = list(both(exc)) if exc is not None else []
+        self.error = self._pick(self._error_pair)
+
+    @rx.event
+    def relang(self):
+        self.error = self._pick(self._error_pair)
 
     @rx.event
     def load(self):
@@ -220,7 +378,7 @@ class PhoneState(UiState):
         try:
             msisdn = auth.normalize_msisdn(self.number)
         except DomainError as exc:
-            self.error = self._msg(exc)
+            self._show_error(exc)
             return
         text = str(form.get("text", ""))[:160]
         from mts_portal.core import family
@@ -228,7 +386,7 @@ class PhoneState(UiState):
         try:
             await write(lambda s: family.sms_reply(s, msisdn, text, runtime.now()))
         except DomainError as exc:
-            self.error = self._msg(exc)
+            self._show_error(exc)
             return
         return PhoneState.refresh
 
@@ -245,10 +403,10 @@ class PhoneState(UiState):
         try:
             msisdn = auth.normalize_msisdn(self.number)
         except DomainError as exc:
-            self.error = self._msg(exc)
+            self._show_error(exc)
             self.messages = []
             return
-        self.error = ""
+        self._show_error(None)
 
         def fn(s):
             rows = s.exec(select(SmsMessage).where(SmsMessage.to_msisdn == msisdn)

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import time
+
 import reflex as rx
 
 from mts_portal.core import auth, runtime
 from mts_portal.core.errors import DomainError
 from mts_portal.i18n import add, tr
-from mts_portal.state.base import KEEP_FAILURES, SessionState, query, write
+from mts_portal.state.base import KEEP_FAILURES, SessionState, both, query, write
 
 add({
     "numbers.title": ("Мои номера", "My numbers"),
@@ -38,7 +40,11 @@ add({
     "numbers.removed_ok": ("Номер удалён из кабинета", "Number removed"),
     "numbers.lost_ok": ("Номер заблокирован", "Number blocked"),
     "numbers.unblocked_ok": ("Номер разблокирован", "Number unblocked"),
+    "numbers.code_format": ("Код — это 6 цифр из SMS. Попытка не засчитана.",
+                            "The code is the 6 digits from the SMS. This try was not counted."),
 })
+
+SEND_AGAIN_AFTER_S = 10  # a second «Получить код» for the same number within this is a double click
 
 
 class NumbersState(SessionState):
@@ -48,6 +54,12 @@ class NumbersState(SessionState):
     add_error: str = ""
     _add_attempt: str = ""
     _add_msisdn: str = ""
+    _add_sent_at: float = 0.0
+    _add_error_pair: list[str] = []
+
+    def _add_fail(self, pair: tuple[str, str] | list[str]) -> None:
+        self._add_error_pair = list(pair)
+        self.add_error = self._pick(pair)
 
     async def _reload(self, info: auth.SessionInfo) -> None:
         lang = self._lang()
@@ -72,7 +84,17 @@ class NumbersState(SessionState):
         if info is None:
             return await self._gone()
         self.add_step = "phone"
-        self.add_error = ""
+        self._add_fail(())
+        await self._reload(info)
+
+    @rx.event
+    async def relang(self):
+        """After a language change: the list's statuses and the shown error in the new language (a code
+        step under way stays)."""
+        info = await self._session()
+        if info is None:
+            return await self._gone()
+        self.add_error = self._pick(self._add_error_pair)
         await self._reload(info)
 
     async def _act(self, fn, ok_key: str, keep_on: tuple = ()):
@@ -96,31 +118,38 @@ class NumbersState(SessionState):
         client = self._client()
         try:
             msisdn = auth.normalize_msisdn(str(form.get("msisdn", "")))
+            if self.add_step == "code" and msisdn == self._add_msisdn \
+                    and time.monotonic() - self._add_sent_at < SEND_AGAIN_AFTER_S:
+                return  # a double click on «Получить код»: one SMS
             req = await write(lambda s: auth.request_add_number(session=s, info=info, msisdn=msisdn, client=client,
                                                                 now=runtime.now()))
         except DomainError as exc:
-            self.add_error = self._msg(exc)
+            self._add_fail(both(exc))
             return
         self._add_attempt, self._add_msisdn = req.attempt_id, msisdn
+        self._add_sent_at = time.monotonic()
         self.add_label = auth.format_msisdn(msisdn)
-        self.add_error = ""
+        self._add_fail(())
         self.add_step = "code"
 
     @rx.event
     async def confirm_add(self, form: dict):
         attempt, msisdn = self._add_attempt, self._add_msisdn
-        code = "".join(ch for ch in str(form.get("code", "")) if ch.isdigit())
+        code = "".join(ch for ch in str(form.get("code", "")) if ch not in " -\u00a0")
         info = await self._session()
         if info is None:
             return await self._gone()
+        if len(code) != 6 or not (code.isascii() and code.isdigit()):
+            self._add_fail(both("numbers.code_format"))  # not a code: not counted as a wrong attempt
+            return
         try:
             await write(lambda s: auth.confirm_add_number(session=s, info=info, attempt_id=attempt, msisdn=msisdn,
                                                           code=code, now=runtime.now()), keep_on=KEEP_FAILURES)
         except DomainError as exc:
-            self.add_error = self._msg(exc)
+            self._add_fail(both(exc))
             return
         self.add_step = "phone"
-        self.add_error = ""
+        self._add_fail(())
         await self._load_header(info)
         await self._reload(info)
         return rx.toast.success(self.t["numbers.added_ok"])
@@ -128,7 +157,7 @@ class NumbersState(SessionState):
     @rx.event
     def cancel_add(self):
         self.add_step = "phone"
-        self.add_error = ""
+        self._add_fail(())
 
     @rx.event
     async def remove(self, msisdn: str):

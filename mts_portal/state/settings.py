@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import reflex as rx
 from sqlalchemy import select
 
@@ -9,7 +11,7 @@ from mts_portal.core import auth, cabinet, runtime
 from mts_portal.core.errors import DomainError
 from mts_portal.core.models import Subscription
 from mts_portal.i18n import add
-from mts_portal.state.base import KEEP_FAILURES, SessionState, query, write
+from mts_portal.state.base import KEEP_FAILURES, SessionState, both, query, write
 
 add({
     "settings.title": ("Настройки", "Settings"),
@@ -21,6 +23,8 @@ add({
     "settings.get_code": ("Получить код", "Get a code"),
     "settings.code": ("Код из SMS", "Code from SMS"),
     "settings.code_sent": ("Код отправлен на", "Code sent to"),
+    "settings.code_format": ("Код — это 6 цифр из SMS. Попытка не засчитана.",
+                             "The code is the 6 digits from the SMS. This try was not counted."),
     "settings.notify": ("SMS о списаниях", "SMS about debits"),
     "settings.notify_hint": ("SMS и уведомление о каждом списании со счёта. Бесплатно.",
                              "An SMS and a notice for every debit. Free."),
@@ -39,15 +43,39 @@ add({
 })
 
 
+CODE_AGAIN_AFTER_S = 10  # a second «Получить код» within this is a double click: one SMS
+PASSWORD_FORM_RESET = "document.getElementById('password-form')?.reset()"
+
+
 class SettingsState(SessionState):
     code_sent_to: str = ""
     pwd_error: str = ""
+    pwd_field: str = ""  # the field the password error is about: current | code | new | repeat | "" (none)
     sms_notify: bool = False
-    forward_to: str = ""
-    forward_mode: str = "always"
-    forward_label: str = ""
+    forward_input: str = ""  # the number field (filled with the saved number)
+    forward_mode: str = "always"  # the mode picker
+    forward_label: str = ""  # the saved number, as shown in the status line ("" = forwarding off)
+    forward_saved_mode: str = ""  # the saved mode, as shown in the status line
     forward_error: str = ""
     _code_attempt: str = ""
+    _code_sent_at: float = 0.0
+    _pwd_error_pair: list[str] = []
+    _forward_error_pair: list[str] = []
+
+    def _pwd_fail(self, field: str, pair: tuple[str, str] | list[str]) -> None:
+        """Show a password-form error at its field; the form keeps what was typed."""
+        self.pwd_field = field
+        self._pwd_error_pair = list(pair)
+        self.pwd_error = self._pick(pair)
+
+    def _pwd_ok(self) -> None:
+        self.pwd_field = ""
+        self._pwd_error_pair = []
+        self.pwd_error = ""
+
+    def _forward_fail(self, pair: tuple[str, str] | list[str]) -> None:
+        self._forward_error_pair = list(pair)
+        self.forward_error = self._pick(pair)
 
     async def _reload(self, info: auth.SessionInfo) -> None:
         def fn(s):
@@ -58,9 +86,11 @@ class SettingsState(SessionState):
             return notify_on, line.call_forward_to, line.call_forward_mode
 
         self.sms_notify, to, mode = await query(fn)
-        self.forward_to = to or ""
-        self.forward_mode = mode or "always"
+        mode = mode if mode in cabinet.FORWARD_MODES else "always"
         self.forward_label = auth.format_msisdn(to) if to else ""
+        self.forward_saved_mode = mode if to else ""
+        self.forward_input = self.forward_label
+        self.forward_mode = mode
 
     @rx.event
     async def load(self):
@@ -68,50 +98,71 @@ class SettingsState(SessionState):
         if info is None:
             return await self._gone()
         self.code_sent_to = ""
-        self.pwd_error = ""
-        self.forward_error = ""
+        self._pwd_ok()
+        self._forward_fail(())
         await self._reload(info)
+
+    @rx.event
+    def relang(self):
+        """After a language change: the shown errors in the new language (what was typed stays)."""
+        self.pwd_error = self._pick(self._pwd_error_pair)
+        self.forward_error = self._pick(self._forward_error_pair)
 
     @rx.event
     async def send_code(self):
         info = await self._session()
         if info is None:
             return await self._gone()
+        if self.code_sent_to and time.monotonic() - self._code_sent_at < CODE_AGAIN_AFTER_S:
+            return  # a double click: the code just sent stands
         client = self._client()
         try:
             req = await write(lambda s: auth.request_code(session=s, msisdn=info.login_msisdn, purpose="password",
                                                           client=client, now=runtime.now()))
         except DomainError as exc:
-            self.pwd_error = self._msg(exc)
+            self._pwd_fail("code", both(exc))
             return
         self._code_attempt = req.attempt_id
+        self._code_sent_at = time.monotonic()
         self.code_sent_to = auth.format_msisdn(info.login_msisdn)
-        self.pwd_error = ""
+        if self.pwd_field == "code":
+            self._pwd_ok()
 
     @rx.event
     async def change_password(self, form: dict):
+        """Set a new password with the current one or a code from SMS. An error is shown at the field it
+        is about, and every field keeps what was typed; a success empties the form."""
         info = await self._session()
         if info is None:
             return await self._gone()
         new, repeat = str(form.get("new_password", "")), str(form.get("repeat_password", ""))
-        if new != repeat:
-            self.pwd_error = self.t["pwd.mismatch"]
-            return
         current = str(form.get("current_password", "") or "") or None
-        code = "".join(ch for ch in str(form.get("code", "") or "") if ch.isdigit()) or None
+        raw_code = "".join(ch for ch in str(form.get("code", "") or "") if ch not in " -\u00a0")
+        try:
+            auth.check_password_policy(new, info.login_msisdn)  # pure: before anything is counted
+        except DomainError as exc:
+            self._pwd_fail("new", both(exc))
+            return
+        if new != repeat:
+            self._pwd_fail("repeat", both("pwd.mismatch"))
+            return
+        if not current and raw_code and not (len(raw_code) == 6 and raw_code.isascii() and raw_code.isdigit()):
+            self._pwd_fail("code", both("settings.code_format"))  # not a code: not counted as a wrong one
+            return
+        code = raw_code or None
         attempt = self._code_attempt if code else None
         try:
             await write(lambda s: auth.set_password(session=s, info=info, new_password=new, now=runtime.now(),
                                                     current_password=current, code_attempt_id=attempt, code=code),
                         keep_on=KEEP_FAILURES)
         except DomainError as exc:
-            self.pwd_error = self._msg(exc)
+            self._pwd_fail("current" if current or (self.has_password and not code) else "code", both(exc))
             return
-        self.pwd_error = ""
+        self._pwd_ok()
         self.code_sent_to = ""
         self._code_attempt = ""
         self.has_password = True
-        return rx.toast.success(self.t["pwd.saved"])
+        return [rx.call_script(PASSWORD_FORM_RESET), rx.toast.success(self.t["pwd.saved"])]
 
     @rx.event
     async def toggle_notify(self, on: bool):
@@ -134,18 +185,23 @@ class SettingsState(SessionState):
         self.forward_mode = mode if mode in cabinet.FORWARD_MODES else "always"
 
     @rx.event
+    def set_forward_input(self, value: str):
+        self.forward_input = str(value)[:24]
+
+    @rx.event
     async def save_forwarding(self, form: dict):
         info = await self._session()
         if info is None:
             return await self._gone()
-        to, mode = str(form.get("forward_to", "")).strip(), self.forward_mode
+        to, mode = str(form.get("forward_to", "")).strip()[:24], self.forward_mode
+        self.forward_input = to
         try:
             await write(lambda s: cabinet.set_call_forwarding(s, info, info.selected_msisdn, to, mode,
                                                               runtime.now()))
         except DomainError as exc:
-            self.forward_error = self._msg(exc)
+            self._forward_fail(both(exc))  # the field keeps the number typed
             return
-        self.forward_error = ""
+        self._forward_fail(())
         await self._reload(info)
         return rx.toast.success(self.t["settings.saved"])
 
@@ -155,6 +211,7 @@ class SettingsState(SessionState):
         if info is None:
             return await self._gone()
         await write(lambda s: cabinet.set_call_forwarding(s, info, info.selected_msisdn, None, None, runtime.now()))
+        self._forward_fail(())
         await self._reload(info)
         return rx.toast.success(self.t["settings.saved"])
 
@@ -168,5 +225,4 @@ class SettingsState(SessionState):
         except DomainError as exc:
             return rx.toast.error(self._msg(exc))
         self.lang = "en" if lang == "en" else "ru"
-
-
+        return self._relang_events()

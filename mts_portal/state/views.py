@@ -6,19 +6,43 @@ Runs in a worker thread (it reads the store); never keeps ORM objects.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
+from babel.dates import format_date
 from sqlalchemy import select
 from sqlmodel import Session
 
 from mts_portal.core import billing
 from mts_portal.core.auth import format_msisdn
 from mts_portal.core.catalog import default_catalog
-from mts_portal.core.clock import fmt_date, fmt_datetime
+from mts_portal.core.clock import MSK, as_utc
 from mts_portal.core.models import LedgerEntry, Line
 from mts_portal.core.money import format_amount, format_rub
 from mts_portal.core.words import pick
-from mts_portal.i18n import tr
+from mts_portal.i18n import count_digits, count_word, tr
+
+POINTS = (("балл", "балла", "баллов"), ("point", "points"))
+
+
+def day_text(day: date, lang: str) -> str:
+    """A calendar day: '31.12.2026' (ru) / '31 Dec 2026' (en)."""
+    return format_date(day, "d MMM y", locale="en_GB") if lang == "en" else day.strftime("%d.%m.%Y")
+
+
+def moment_text(at: datetime, lang: str) -> str:
+    """A moment in Moscow time: '02.12.2026 14:35' (ru) / '2 Dec 2026, 14:35' (en)."""
+    local = as_utc(at).astimezone(MSK)
+    return f"{day_text(local.date(), lang)}{',' if lang == 'en' else ''} {local:%H:%M}"
+
+
+def until_text(valid_until: datetime, lang: str) -> str:
+    """How long a bundle lasts. One that ends at midnight lasts through the day before, said inclusively:
+    «по 31.12.2026» / "until 31 Dec 2026" (not «до 01.01.2027 00:00»); any other end is a moment:
+    «до 02.12.2026 14:35» / "until 2 Dec 2026, 14:35"."""
+    local = as_utc(valid_until).astimezone(MSK)
+    if local.time() == time(0, 0):
+        return f"{tr('home.until_day', lang)} {day_text((local - timedelta(days=1)).date(), lang)}"
+    return f"{tr('home.until', lang)} {moment_text(local, lang)}"
 
 
 def bucket_label(b: billing.BucketView, lang: str) -> str:
@@ -33,7 +57,8 @@ def bucket_label(b: billing.BucketView, lang: str) -> str:
 
 @dataclass
 class BucketRow:
-    """A bundle meter: remaining of total (pct = remaining %, an int for the progress bar)."""
+    """A bundle meter: remaining of total (pct = remaining %, an int for the progress bar); `until` is the
+    whole phrase («по 31.12.2026»)."""
 
     id: str
     kind: str
@@ -53,7 +78,7 @@ def bucket_rows(buckets: list[billing.BucketView], lang: str) -> list[BucketRow]
         out.append(BucketRow(
             id=str(b.id), kind=b.kind, label=bucket_label(b, lang),
             remaining=format_amount(b.remaining, b.unit, lang), total=format_amount(b.total, b.unit, lang),
-            pct=pct, low=pct <= 20, until=fmt_datetime(b.valid_until),
+            pct=pct, low=pct <= 20, until=until_text(b.valid_until, lang),
             shared=f"{tr('bucket.shared', lang)} {format_msisdn(b.shared_from)}" if b.shared_from else "",
         ))
     return out
@@ -71,18 +96,19 @@ def home_view(session: Session, msisdn: str, now: datetime, lang: str) -> dict:
         "version": sm.version,
         "balance_kopecks": sm.balance_kopecks,
         "balance_text": format_rub(sm.balance_kopecks, lang),
-        "bonus_text": str(sm.bonus_points),
+        "bonus_text": count_digits(sm.bonus_points, lang),
+        "points_word": count_word(sm.bonus_points, lang, *POINTS),
         "credit_text": format_rub(sm.credit_limit_kopecks, lang) if sm.credit_limit_kopecks else "",
         "tariff_name": tariff_name,
         "tariff_code": sm.tariff,
         "fee_text": format_rub(sm.tariff_fee_kopecks, lang),
-        "next_fee_text": fmt_date(sm.period_end),
+        "next_fee_text": day_text(as_utc(sm.period_end).astimezone(MSK).date(), lang),
         "status": sm.status,
         "status_text": tr(f"status.{sm.status}", lang),
         "owed_text": format_rub(sm.fees_owed_kopecks, lang) if sm.fees_owed_kopecks else "",
         "buckets": bucket_rows(sm.buckets, lang),
         "charges": [
-            {"id": str(e.id), "when": fmt_datetime(e.created_at), "what": pick(e.description, e.description_en, lang),
+            {"id": str(e.id), "when": moment_text(e.created_at, lang), "what": pick(e.description, e.description_en, lang),
              "amount": format_rub(e.amount_kopecks, lang)}
             for e in debits
         ],

@@ -174,3 +174,180 @@ def test_home_watch_claims_the_tab():
 
     source = inspect.getsource(HomeState.watch.fn)
     assert "claim_watch(" in source and "release_watch(" in source
+
+
+def test_a_watcher_being_cancelled_gives_way_to_the_next_pages_one():
+    """Leaving a page cancels its watchers; the next page's watcher must not take a cancelling one for
+    a live one (it would return at once and leave the tab unwatched)."""
+
+    async def go():
+        stop = asyncio.Event()
+
+        async def watcher():
+            if not claim_watch("session", "tab-2", 0):
+                return "no-op"
+            try:
+                await stop.wait()
+                return "ran"
+            finally:
+                release_watch("session", "tab-2")
+
+        old = asyncio.create_task(watcher())
+        await asyncio.sleep(0)
+        old.cancel()  # the navigation cancels the old page's chain; the task has not run its finally yet
+        new = asyncio.create_task(watcher())
+        await asyncio.sleep(0)
+        assert base._WATCHERS[("session", "tab-2")][0] is new
+        await asyncio.gather(old, return_exceptions=True)
+        assert base._WATCHERS[("session", "tab-2")][0] is new  # the old one's release left the new one
+        stop.set()
+        assert await new == "ran"
+
+    run(go())
+
+
+def test_every_private_page_starts_the_session_watcher():
+    import inspect
+
+    from mts_portal.mts_portal import PRIVATE, PUBLIC, app
+
+    source = inspect.getsource(SessionState.watch_session.fn)
+    assert "claim_watch(" in source and "release_watch(" in source and "touch_it=False" in source
+    for route, *_ in PRIVATE:
+        names = [getattr(e, "fn", e).__qualname__ for e in app._load_events[route.strip("/") or "index"]]
+        assert "SessionState.watch_session" in names, route
+    for route, *_ in PUBLIC:
+        names = [getattr(e, "fn", e).__qualname__ for e in app._load_events[route.strip("/")]]
+        assert "SessionState.watch_session" not in names, route
+
+
+def test_the_session_watcher_leaves_once_the_session_ended(world, monkeypatch):
+    """Idle on any private page: the watcher notices on the server and leaves for /login by itself."""
+    monkeypatch.setattr(base, "SESSION_CHECK_S", 0.01)
+
+    async def go():
+        token = token_for(world, A1)
+        root = tab(f"mts_session={token}")
+        sess = await root.get_state(SessionState)
+        yielded = []
+
+        class Proxy:  # what Reflex hands a background task: `async with self` around state access
+            def __getattr__(self, name):
+                return getattr(sess, name)
+
+            async def __aenter__(self):
+                return self
+
+            async def __aexit__(self, *exc):
+                return False
+
+        gen = SessionState.watch_session.fn(Proxy())
+        first = asyncio.ensure_future(gen.__anext__())
+        await asyncio.sleep(0.1)
+        assert not first.done()  # alive: the watcher keeps checking
+        transact(world, lambda s: auth.end_session(session=s, token=token, now=T0))
+        yielded.append(await asyncio.wait_for(first, 5))
+        assert getattr(yielded[0], "fn", yielded[0]).__qualname__.endswith("session_ended")
+
+    run(go())
+
+
+def test_a_language_change_rebuilds_the_pages_data():
+    from reflex.state import OnLoadInternalState
+
+    from mts_portal.state.numbers import NumbersState
+    from mts_portal.state.settings import SettingsState
+
+    async def go():
+        root = tab()
+        ui = await root.get_state(UiState)  # a bare tab: the route is "/"
+        events = UiState.toggle_lang.fn(ui)
+        assert ui.lang == "en"
+        assert events == [OnLoadInternalState.on_load_internal]  # the page's on_load again (home: "/")
+        assert base.RELANG_EVENTS["/settings"] == (SettingsState.relang,)
+        assert base.RELANG_EVENTS["/numbers"] == (NumbersState.relang,)
+        assert base.RELANG_EVENTS["/login"] == (LoginState.relang,)
+
+    run(go())
+
+
+def test_letters_in_the_code_field_are_a_format_error_not_a_wrong_attempt(world, monkeypatch):
+    from mts_portal.core.models import LoginGuard
+
+    async def drive(gen):
+        out = []
+        async for item in gen:
+            out.append(item)
+        return out
+
+    def failures() -> int:
+        row = read(world, lambda s: s.get(LoginGuard, A1))
+        return row.failures if row else 0
+
+    def sms_count() -> int:
+        return len(read(world, lambda s: s.exec(select(SmsMessage.id).where(SmsMessage.to_msisdn == A1)).all()))
+
+    async def go():
+        root = tab("mts_prelogin=" + "n" * 43)
+        login = await root.get_state(LoginState)
+        await drive(LoginState.request_code.fn(login, {"phone": A1}))
+        assert login.step == "code" and login.resend_wait == 60 and sms_count() == 1
+        await drive(LoginState.request_code.fn(login, {"phone": A1}))  # the double click's second submit
+        assert sms_count() == 1
+        for typed in ("12ab56", "12345", "１２３４５６", "abcdef"):
+            await drive(LoginState.submit_code.fn(login, {"code": typed}))
+            assert "6 цифр" in login.error and not login.locked, typed
+        assert failures() == 0
+        right = re.search(r"\d{6}", read(world, lambda s: s.exec(select(SmsMessage.text).where(
+            SmsMessage.to_msisdn == A1)).scalars().first())).group(0)
+        await drive(LoginState.submit_code.fn(login, {"code": "000000" if right != "000000" else "111111"}))
+        assert "Осталось попыток: 2" in login.error
+        assert failures() == 1
+        login.lang = "en"
+        await LoginState.relang.fn(login)
+        assert "attempts left" in login.error
+
+    run(go())
+
+
+def test_the_resend_wait_respects_the_hourly_limit(world, monkeypatch):
+    from datetime import timedelta
+
+    from mts_portal.core.models import RateEvent
+    from mts_portal.state.login import code_wait_s
+
+    def sent(minutes_ago):
+        transact(world, lambda s: s.add(RateEvent(key=f"sms:{A1}", at=T0 - timedelta(minutes=minutes_ago))))
+
+    assert read(world, lambda s: code_wait_s(s, A1, T0)) == 0
+    sent(0.5)
+    assert read(world, lambda s: code_wait_s(s, A1, T0)) == 30  # a minute after the last one
+    for m in (50, 40, 30, 20):
+        sent(m)  # five in the hour: the next one when the oldest (50 min ago) leaves the hour
+    assert read(world, lambda s: code_wait_s(s, A1, T0)) == 10 * 60
+
+
+def test_bundles_last_through_their_last_day():
+    from datetime import datetime
+
+    from mts_portal.core.clock import MSK
+    from mts_portal.state.views import until_text
+
+    midnight = datetime(2027, 1, 1, 0, 0, tzinfo=MSK)
+    assert until_text(midnight, "ru") == "по 31.12.2026"
+    assert until_text(midnight, "en") == "until 31 Dec 2026"
+    assert until_text(datetime(2026, 12, 2, 14, 35, tzinfo=MSK), "ru") == "до 02.12.2026 14:35"
+    assert until_text(datetime(2026, 12, 2, 14, 35, tzinfo=MSK), "en") == "until 2 Dec 2026, 14:35"
+
+
+def test_the_demo_login_list_names_tariffs_in_the_interface_language(sqlite_store):
+    from mts_portal.core.catalog import default_catalog
+    from mts_portal.state.login import demo_login_rows
+    from simulator.population import seed
+
+    seed(sqlite_store, lines=12, seed=7, now=T0, progress=False)
+    ru = read(sqlite_store, lambda s: demo_login_rows(s, "ru"))
+    en = read(sqlite_store, lambda s: demo_login_rows(s, "en"))
+    assert ru and [r["msisdn"] for r in ru] == [r["msisdn"] for r in en]
+    names = {t.name_ru: t.name_en for t in default_catalog().tariffs.values()}
+    assert [names[r["tariff"]] for r in ru] == [r["tariff"] for r in en]
