@@ -4,8 +4,13 @@ confirmed by a code, the operations history and spending aggregates.
 
 The gateway is simulated like a card processor's test mode: a card's number decides
 how the bank answers (…0002 insufficient funds, …0069 expired, …0119 bank not
-answering; any other valid number is approved). Only a token and the last four
-digits are stored.
+answering; any other valid number is approved). A typed card is tokenized at once
+(`tokenize`: brand, last four digits, expiry and the bank's answer; the number and
+CVC go no further) and saved only once the bank approved a payment with it, so the
+saved cards are cards that worked.
+
+Errors about one input name it in `details["field"]` ("amount", "threshold", "day",
+"card", "card_number", "card_expiry", "card_cvc", "to") so a form shows them there.
 """
 
 from __future__ import annotations
@@ -17,20 +22,21 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from sqlmodel import Session
 
 from mts_portal.core import auth, billing, ledger, notify
 from mts_portal.core.auth import SessionInfo, require_line
 from mts_portal.core.clock import fmt_datetime, moscow_date, period_of
 from mts_portal.core.db import transact
-from mts_portal.core.errors import Conflict, Invalid, NotFound, parse_id
+from mts_portal.core.errors import Conflict, DomainError, Invalid, NotFound, Unauthorized, parse_id
 from mts_portal.core.models import (
     AutopayRule,
     AutopayRun,
     Card,
     LedgerEntry,
     Line,
+    OtpCode,
     Payment,
     PromisedPayment,
     Transfer,
@@ -45,6 +51,25 @@ PROMISE_CAP = rub(1500)
 PROMISE_BALANCE_BELOW = rub(300)  # offered when the balance is below this
 TRANSFER_MIN, TRANSFER_MAX = rub(10), rub(5000)
 AUTOPAY_RETRY = timedelta(hours=1)
+AUTOPAY_THRESHOLD_MIN, AUTOPAY_THRESHOLD_MAX = rub(10), rub(3000)
+AUTOPAY_DAY_MAX = 28  # a day every month has
+
+
+def _on(field_name: str, exc: DomainError) -> DomainError:
+    """Name the input an error is about (the form shows it at that field)."""
+    exc.details.setdefault("field", field_name)
+    return exc
+
+
+def check_topup_amount(amount_kopecks, field_name: str = "amount") -> int:
+    """A card top-up's (or an autopay's) amount: whole kopecks from 1 to 15,000 ₽."""
+    if isinstance(amount_kopecks, bool) or not isinstance(amount_kopecks, int) \
+            or not billing.MIN_TOPUP_KOPECKS <= amount_kopecks <= billing.MAX_TOPUP_KOPECKS:
+        raise Invalid(f"Top-up amount: from {format_rub(billing.MIN_TOPUP_KOPECKS, 'en')} to "
+                      f"{format_rub(billing.MAX_TOPUP_KOPECKS, 'en')}",
+                      f"Сумма пополнения: от {format_rub(billing.MIN_TOPUP_KOPECKS)} до "
+                      f"{format_rub(billing.MAX_TOPUP_KOPECKS)}", field=field_name)
+    return amount_kopecks
 
 
 def promise_fee(amount: int) -> int:
@@ -98,42 +123,103 @@ class CardInput:
     cvc: str
 
 
-def parse_card(number: str, expiry: str, cvc: str, now: datetime) -> CardInput:
-    pan = "".join(ch for ch in str(number or "") if ch.isdigit())
-    if not 16 <= len(pan) <= 19 or not luhn_ok(pan):
-        raise Invalid("card number: not a valid card number", "Неверный номер карты")
+@dataclass(frozen=True)
+class NewCard:
+    """A typed card once the gateway tokenized it: what may be kept (no number, no CVC)."""
+
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    profile: str  # the simulated bank's answer for this card
+
+    @property
+    def label(self) -> str:
+        return f"{self.brand} •••• {self.last4}"
+
+
+def _pan(number: str) -> str:
+    return "".join(ch for ch in str(number or "") if ch.isdigit())
+
+
+def _expiry(expiry: str) -> tuple[int, int] | None:
     m = str(expiry or "").replace(" ", "").replace("/", "")
     if len(m) not in (4, 6) or not m.isdigit():
-        raise Invalid("expiry: MM/YY", "Срок действия: ММ/ГГ")
-    month, year = int(m[:2]), int(m[2:])
-    year = year + 2000 if year < 100 else year
-    if not 1 <= month <= 12:
-        raise Invalid("expiry: month 01–12", "Срок действия: месяц от 01 до 12")
+        return None
+    year = int(m[2:])
+    return int(m[:2]), year + 2000 if year < 100 else year
+
+
+def card_problems(number: str, expiry: str, cvc: str, now: datetime) -> list[Invalid]:
+    """Everything wrong with a typed card, each field checked on its own (a form shows them all at once)."""
+    out = []
+    pan = _pan(number)
+    if not 16 <= len(pan) <= 19 or not luhn_ok(pan):
+        out.append(Invalid("Not a valid card number: check its 16–19 digits",
+                           "Неверный номер карты: проверьте 16–19 цифр", field="card_number"))
+    exp = _expiry(expiry)
     today = moscow_date(now)
-    if (year, month) < (today.year, today.month) or year > today.year + 20:
-        raise Invalid("expiry: the card has expired", "Срок действия карты истёк")
+    if exp is None:
+        out.append(Invalid("Expiry: MM/YY, as on the card", "Срок действия: ММ/ГГ, как на карте",
+                           field="card_expiry"))
+    elif not 1 <= exp[0] <= 12:
+        out.append(Invalid("Expiry: the month is 01–12", "Срок действия: месяц от 01 до 12", field="card_expiry"))
+    elif (exp[1], exp[0]) < (today.year, today.month) or exp[1] > today.year + 20:
+        out.append(Invalid("This card has expired", "Срок действия карты истёк", field="card_expiry"))
     c = str(cvc or "").strip()
     if len(c) != 3 or not c.isdigit():
-        raise Invalid("cvc: 3 digits", "CVC: три цифры")
-    return CardInput(pan, month, year, c)
+        out.append(Invalid("CVC: the 3 digits on the back of the card", "CVC: три цифры на обороте карты",
+                           field="card_cvc"))
+    return out
+
+
+def parse_card(number: str, expiry: str, cvc: str, now: datetime) -> CardInput:
+    problems = card_problems(number, expiry, cvc, now)
+    if problems:
+        raise problems[0]
+    month, year = _expiry(expiry)
+    return CardInput(_pan(number), month, year, str(cvc).strip())
 
 
 def _profile(pan: str) -> str:
     return {"0002": "insufficient", "0069": "expired", "0119": "unavailable"}.get(pan[-4:], "ok")
 
 
-def add_card(session: Session, info: SessionInfo, card: CardInput, now: datetime) -> Card:
-    count = session.exec(select(func.count()).select_from(Card).where(
-        Card.account_id == info.account_id, Card.removed == False)).scalar_one()  # noqa: E712
-    if count >= MAX_CARDS:
-        raise Conflict(f"at most {MAX_CARDS} saved cards", f"Можно сохранить не больше {MAX_CARDS} карт")
-    for existing in session.exec(select(Card).where(Card.account_id == info.account_id,
-                                                    Card.removed == False)).scalars():  # noqa: E712
-        if existing.last4 == card.pan[-4:] and (existing.exp_month, existing.exp_year) == (card.exp_month,
-                                                                                            card.exp_year):
+def tokenize(card: CardInput) -> NewCard:
+    """The gateway's tokenization of a typed card: after it, the number and CVC are not needed."""
+    return NewCard(card_brand(card.pan), card.pan[-4:], card.exp_month, card.exp_year, _profile(card.pan))
+
+
+def _saved(session: Session, info: SessionInfo) -> list[Card]:
+    return list(session.exec(select(Card).where(Card.account_id == info.account_id, Card.removed == False)  # noqa: E712
+                             .order_by(Card.id)).scalars())
+
+
+def _same_card(session: Session, info: SessionInfo, card: NewCard | CardInput) -> Card | None:
+    last4 = card.pan[-4:] if isinstance(card, CardInput) else card.last4
+    for existing in _saved(session, info):
+        if existing.last4 == last4 and (existing.exp_month, existing.exp_year) == (card.exp_month, card.exp_year):
             return existing
-    row = Card(account_id=info.account_id, brand=card_brand(card.pan), last4=card.pan[-4:], exp_month=card.exp_month,
-               exp_year=card.exp_year, token="tok_" + secrets.token_hex(16), gateway_profile=_profile(card.pan),
+    return None
+
+
+def _check_room(session: Session, info: SessionInfo) -> None:
+    if len(_saved(session, info)) >= MAX_CARDS:
+        raise Conflict(f"At most {MAX_CARDS} cards can be saved: remove one, or pay without saving this one",
+                       f"Можно сохранить не больше {MAX_CARDS} карт: удалите одну или оплатите без сохранения",
+                       field="card")
+
+
+def add_card(session: Session, info: SessionInfo, card: CardInput | NewCard, now: datetime) -> Card:
+    """Keep a card (the same card twice is kept once). Top-ups save a typed card only once the bank
+    approved a payment with it (`top_up_by_new_card`)."""
+    existing = _same_card(session, info, card)
+    if existing is not None:
+        return existing
+    _check_room(session, info)
+    new = tokenize(card) if isinstance(card, CardInput) else card
+    row = Card(account_id=info.account_id, brand=new.brand, last4=new.last4, exp_month=new.exp_month,
+               exp_year=new.exp_year, token="tok_" + secrets.token_hex(16), gateway_profile=new.profile,
                created_at=now)
     session.add(row)
     session.flush()
@@ -141,9 +227,12 @@ def add_card(session: Session, info: SessionInfo, card: CardInput, now: datetime
 
 
 def get_card(session: Session, info: SessionInfo, card_id) -> Card:
-    card = session.get(Card, parse_id(card_id))
+    try:
+        card = session.get(Card, parse_id(card_id))
+    except NotFound as exc:
+        raise _on("card", exc) from None
     if card is None or card.account_id != info.account_id or card.removed:
-        raise NotFound("no such card", "Карта не найдена")
+        raise NotFound("Card not found", "Карта не найдена", field="card")
     return card
 
 
@@ -157,17 +246,36 @@ def remove_card(session: Session, info: SessionInfo, card_id, now: datetime) -> 
         session.add(rule)
 
 
-def cards(session: Session, info: SessionInfo) -> list[Card]:
-    return list(session.exec(select(Card).where(Card.account_id == info.account_id, Card.removed == False)  # noqa: E712
-                             .order_by(Card.id)).scalars())
-
-
-def gateway_charge(card: Card, amount: int, now: datetime) -> str | None:
-    """The simulated bank: None when approved, else the decline profile."""
+def card_expired(card: Card | NewCard, now: datetime) -> bool:
     today = moscow_date(now)
-    if (card.exp_year, card.exp_month) < (today.year, today.month):
+    return (card.exp_year, card.exp_month) < (today.year, today.month)
+
+
+def card_label(card: Card | NewCard) -> str:
+    return f"{card.brand} •••• {card.last4}"
+
+
+def cards(session: Session, info: SessionInfo) -> list[Card]:
+    """The account's saved cards that worked: a payment with them was approved (a card saved before
+    declines stopped being saved, and never approved, is not offered)."""
+    worked = set(session.exec(select(Payment.card_id).where(Payment.card_id.is_not(None),
+                                                            Payment.status == "succeeded")
+                              .join(Card, Card.id == Payment.card_id)
+                              .where(Card.account_id == info.account_id)).scalars())
+    return [c for c in _saved(session, info) if c.id in worked]
+
+
+def usable_cards(session: Session, info: SessionInfo, now: datetime) -> list[Card]:
+    """Saved cards that worked and have not expired since: what a payment or an autopay may use."""
+    return [c for c in cards(session, info) if not card_expired(c, now)]
+
+
+def gateway_charge(card: Card | NewCard, amount: int, now: datetime) -> str | None:
+    """The simulated bank: None when approved, else the decline profile."""
+    if card_expired(card, now):
         return "expired"
-    return None if card.gateway_profile == "ok" else card.gateway_profile
+    profile = card.gateway_profile if isinstance(card, Card) else card.profile
+    return None if profile == "ok" else profile
 
 
 @dataclass
@@ -178,6 +286,38 @@ class CardTopUp:
     reason_en: str | None = None
     reason_ru: str | None = None
     replayed: bool = False
+    card_id: int | None = None  # the saved card paid with (None: a typed card not saved)
+
+
+def _replay(session: Session, existing: Payment, line: Line, amount_kopecks: int, card_id: int | None,
+            check_card: bool) -> CardTopUp:
+    if existing.line_id != line.id or existing.amount_kopecks != amount_kopecks \
+            or (check_card and existing.card_id != card_id):
+        raise Conflict("This payment was already made", "Этот платёж уже выполнен")
+    reason = DECLINES.get(existing.decline_reason or "", (None, None))
+    return CardTopUp(existing.status, existing.amount_kopecks, line.balance_kopecks, reason[0], reason[1],
+                     replayed=True, card_id=existing.card_id)
+
+
+def _decline(session: Session, line: Line, key: str, amount_kopecks: int, method: str, card_id: int | None,
+             last4: str, declined: str, now: datetime) -> CardTopUp:
+    session.add(Payment(idempotency_key=key, line_id=line.id, amount_kopecks=amount_kopecks, method=method,
+                        card_id=card_id, status="declined", decline_reason=declined, created_at=now))
+    billing.notify_line(session, line, notify.notification(
+        line.id, "payment", f"Платёж {format_rub(amount_kopecks)} с карты *{last4} отклонён: "
+        f"{DECLINES[declined][1]}", f"Payment of {format_rub(amount_kopecks, 'en')} from card *{last4} "
+        f"declined: {DECLINES[declined][0]}", now))
+    return CardTopUp("declined", amount_kopecks, line.balance_kopecks, *DECLINES[declined], card_id=card_id)
+
+
+def _credit(session: Session, line: Line, key: str, amount_kopecks: int, method: str, card_id: int | None,
+            brand: str, last4: str, now: datetime) -> CardTopUp:
+    res = billing.top_up(session=session, msisdn=line.msisdn, amount_kopecks=amount_kopecks, key=key, now=now,
+                         method=method, card_id=card_id,
+                         description=f"Пополнение с карты {brand} *{last4}",
+                         description_en=f"Top-up from card {brand} *{last4}")
+    line = session.get(Line, line.id)
+    return CardTopUp("succeeded", res.amount_kopecks, line.balance_kopecks, card_id=card_id)
 
 
 def top_up_by_card(session: Session, info: SessionInfo, msisdn: str, card_id, amount_kopecks: int,
@@ -185,30 +325,38 @@ def top_up_by_card(session: Session, info: SessionInfo, msisdn: str, card_id, am
     """Pay from a saved card. The request key makes a double click pay once (and answer the same)."""
     line = require_line(session, info, msisdn)
     card = get_card(session, info, card_id)
-    billing.validate_topup_amount(amount_kopecks)
+    check_topup_amount(amount_kopecks)
     key = f"{method}:{billing.validate_key(request_key)}"
     existing = session.exec(select(Payment).where(Payment.idempotency_key == key)).scalars().first()
     if existing is not None:
-        if existing.line_id != line.id or existing.amount_kopecks != amount_kopecks or existing.card_id != card.id:
-            raise Conflict("this request was already used for another payment", "Этот платёж уже выполнен")
-        reason = DECLINES.get(existing.decline_reason or "", (None, None))
-        return CardTopUp(existing.status, existing.amount_kopecks, line.balance_kopecks, reason[0], reason[1],
-                         replayed=True)
+        return _replay(session, existing, line, amount_kopecks, card.id, check_card=True)
     declined = gateway_charge(card, amount_kopecks, now)
     if declined:
-        session.add(Payment(idempotency_key=key, line_id=line.id, amount_kopecks=amount_kopecks, method=method,
-                            card_id=card.id, status="declined", decline_reason=declined, created_at=now))
-        billing.notify_line(session, line, notify.notification(
-            line.id, "payment", f"Платёж {format_rub(amount_kopecks)} с карты *{card.last4} отклонён: "
-            f"{DECLINES[declined][1]}", f"Payment of {format_rub(amount_kopecks, 'en')} from card *{card.last4} "
-            f"declined: {DECLINES[declined][0]}", now))
-        return CardTopUp("declined", amount_kopecks, line.balance_kopecks, *DECLINES[declined])
-    res = billing.top_up(session=session, msisdn=line.msisdn, amount_kopecks=amount_kopecks, key=key, now=now,
-                         method=method, card_id=card.id,
-                         description=f"Пополнение с карты {card.brand} *{card.last4}",
-                         description_en=f"Top-up from card {card.brand} *{card.last4}")
-    line = session.get(Line, line.id)
-    return CardTopUp("succeeded", res.amount_kopecks, line.balance_kopecks)
+        return _decline(session, line, key, amount_kopecks, method, card.id, card.last4, declined, now)
+    return _credit(session, line, key, amount_kopecks, method, card.id, card.brand, card.last4, now)
+
+
+def top_up_by_new_card(session: Session, info: SessionInfo, msisdn: str, card: NewCard, amount_kopecks: int,
+                       request_key: str, now: datetime, *, save: bool = True) -> CardTopUp:
+    """Pay with a typed (tokenized) card. It is saved, when asked, only if the bank approves: a declined
+    card is never saved. A card already saved is paid with as that saved card. Keyed like
+    `top_up_by_card`: a double click pays once."""
+    line = require_line(session, info, msisdn)
+    check_topup_amount(amount_kopecks)
+    key = f"card:{billing.validate_key(request_key)}"
+    existing = session.exec(select(Payment).where(Payment.idempotency_key == key)).scalars().first()
+    if existing is not None:
+        return _replay(session, existing, line, amount_kopecks, None, check_card=False)
+    saved = _same_card(session, info, card)
+    if save and saved is None:
+        _check_room(session, info)  # refused before the bank is asked
+    declined = gateway_charge(card, amount_kopecks, now)
+    if declined:
+        return _decline(session, line, key, amount_kopecks, "card", saved.id if saved else None, card.last4,
+                        declined, now)
+    row = saved if saved is not None else (add_card(session, info, card, now) if save else None)
+    return _credit(session, line, key, amount_kopecks, "card", row.id if row else None, card.brand, card.last4,
+                   now)
 
 
 # ---------------------------------------------------------------- promised payment
@@ -237,26 +385,45 @@ def promise_offer(session: Session, info: SessionInfo, msisdn: str, now: datetim
         LedgerEntry.created_at >= now - timedelta(days=90))).scalar_one()
     max_amount = max(PROMISE_BASE_MAX, min(PROMISE_CAP, charged_90 // 3 // 100 * 100))
     if active is not None:
-        return PromiseOffer(False, "a promised payment is already active", "Обещанный платёж уже подключён",
+        return PromiseOffer(False, "A promised payment is already on", "Обещанный платёж уже подключён",
                             max_amount, active=active)
     if line.status in ("lost", "blocked"):
-        return PromiseOffer(False, f"the number is {line.status}", "Номер заблокирован", max_amount)
+        return PromiseOffer(False, "The number is blocked", "Номер заблокирован", max_amount)
     if line.balance_kopecks >= PROMISE_BALANCE_BELOW:
-        return PromiseOffer(False, "available when the balance is below 300 ₽",
+        return PromiseOffer(False, "Available when the balance is below 300 ₽",
                             "Доступен, когда на счёте меньше 300 ₽", max_amount)
     return PromiseOffer(True, "", "", max_amount)
 
 
-def take_promise(session: Session, info: SessionInfo, msisdn: str, amount_kopecks: int, now: datetime) -> PromisedPayment:
-    line = billing.get_line_for_update(session, require_line(session, info, msisdn).msisdn)
+@dataclass
+class PromiseQuote:
+    """What taking a promised payment of this amount means: shown before it is confirmed."""
+
+    amount_kopecks: int
+    fee_kopecks: int
+    due_at: datetime
+    days: int = PROMISE_DAYS
+
+
+def promise_quote(session: Session, info: SessionInfo, msisdn: str, amount_kopecks: int,
+                  now: datetime) -> PromiseQuote:
+    """Check a promised payment as `take_promise` will (offer, amount rules) and say what it costs."""
     offer = promise_offer(session, info, msisdn, now)
     if not offer.available:
         raise Conflict(offer.reason_en, offer.reason_ru)
     if isinstance(amount_kopecks, bool) or not isinstance(amount_kopecks, int):
-        raise Invalid("amount: whole kopecks", "Укажите сумму")
+        raise Invalid("Enter an amount", "Укажите сумму", field="amount")
     if not PROMISE_MIN <= amount_kopecks <= offer.max_kopecks:
-        raise Invalid(f"amount: {PROMISE_MIN // 100}–{offer.max_kopecks // 100} ₽",
-                      f"Сумма обещанного платежа: от {format_rub(PROMISE_MIN)} до {format_rub(offer.max_kopecks)}")
+        raise Invalid(f"Promised payment: from {format_rub(PROMISE_MIN, 'en')} to "
+                      f"{format_rub(offer.max_kopecks, 'en')}",
+                      f"Сумма обещанного платежа: от {format_rub(PROMISE_MIN)} до {format_rub(offer.max_kopecks)}",
+                      field="amount")
+    return PromiseQuote(amount_kopecks, promise_fee(amount_kopecks), now + timedelta(days=PROMISE_DAYS))
+
+
+def take_promise(session: Session, info: SessionInfo, msisdn: str, amount_kopecks: int, now: datetime) -> PromisedPayment:
+    line = billing.get_line_for_update(session, require_line(session, info, msisdn).msisdn)
+    promise_quote(session, info, msisdn, amount_kopecks, now)
     fee = promise_fee(amount_kopecks)
     promise = PromisedPayment(line_id=line.id, amount_kopecks=amount_kopecks, fee_kopecks=fee, created_at=now,
                               due_at=now + timedelta(days=PROMISE_DAYS), status="active")
@@ -278,22 +445,93 @@ def take_promise(session: Session, info: SessionInfo, msisdn: str, amount_kopeck
 # ---------------------------------------------------------------- autopay
 
 
+@dataclass
+class AutopayQuote:
+    """What an autopay rule will do: shown before it is saved."""
+
+    kind: str  # threshold | monthly
+    amount_kopecks: int
+    card_label: str
+    threshold_kopecks: int | None = None
+    day_of_month: int | None = None
+    first_run: date | None = None  # monthly: the first day it charges (Moscow)
+    below_now: bool = False  # threshold: the balance is already below it, so it charges within minutes
+    replaces: bool = False  # an active rule of this kind is replaced
+
+
+def check_threshold(threshold_kopecks) -> int:
+    if isinstance(threshold_kopecks, bool) or not isinstance(threshold_kopecks, int) \
+            or not AUTOPAY_THRESHOLD_MIN <= threshold_kopecks <= AUTOPAY_THRESHOLD_MAX:
+        raise Invalid(f"Threshold: from {format_rub(AUTOPAY_THRESHOLD_MIN, 'en')} to "
+                      f"{format_rub(AUTOPAY_THRESHOLD_MAX, 'en')}",
+                      f"Порог: от {format_rub(AUTOPAY_THRESHOLD_MIN)} до {format_rub(AUTOPAY_THRESHOLD_MAX)}",
+                      field="threshold")
+    return threshold_kopecks
+
+
+def check_day(day_of_month) -> int:
+    if isinstance(day_of_month, bool) or not isinstance(day_of_month, int) \
+            or not 1 <= day_of_month <= AUTOPAY_DAY_MAX:
+        raise Invalid(f"Day of month: a whole number from 1 to {AUTOPAY_DAY_MAX} (a day every month has)",
+                      f"День месяца: целое число от 1 до {AUTOPAY_DAY_MAX} (такой день есть в каждом месяце)",
+                      field="day")
+    return day_of_month
+
+
+def _check_autopay(session: Session, info: SessionInfo, msisdn: str, kind: str, card_id, amount_kopecks,
+                   now: datetime, threshold_kopecks, day_of_month) -> tuple[Line, Card, int | None, int | None]:
+    line = require_line(session, info, msisdn)
+    if kind not in ("threshold", "monthly"):
+        raise Invalid("Choose threshold or monthly", "Выберите вид автоплатежа", field="kind")
+    if kind == "threshold":
+        check_threshold(threshold_kopecks)
+        day_of_month = None
+    else:
+        check_day(day_of_month)
+        threshold_kopecks = None
+    check_topup_amount(amount_kopecks)
+    card = get_card(session, info, card_id)
+    if card_expired(card, now):
+        raise Invalid("This card has expired: choose another one", "Срок действия этой карты истёк: выберите другую",
+                      field="card")
+    return line, card, threshold_kopecks, day_of_month
+
+
+def monthly_first_run(day_of_month: int, saved_on: date) -> date:
+    """A monthly rule charges on its day each month, from the first such day on or after it was saved."""
+    if saved_on.day <= day_of_month:
+        return saved_on.replace(day=day_of_month)
+    year, month = (saved_on.year + 1, 1) if saved_on.month == 12 else (saved_on.year, saved_on.month + 1)
+    return date(year, month, day_of_month)
+
+
+def _monthly_due(day_of_month: int, created_at: datetime, last_run: datetime | None, today: date) -> bool:
+    this_month = today.replace(day=1)
+    if today.day < day_of_month or monthly_first_run(day_of_month, moscow_date(created_at)) > today:
+        return False
+    return last_run is None or moscow_date(last_run).replace(day=1) < this_month
+
+
+def autopay_quote(session: Session, info: SessionInfo, msisdn: str, kind: str, card_id, amount_kopecks: int,
+                  now: datetime, threshold_kopecks: int | None = None,
+                  day_of_month: int | None = None) -> AutopayQuote:
+    """Check a rule as `save_autopay` will and say what it will charge, and when."""
+    line, card, threshold_kopecks, day_of_month = _check_autopay(session, info, msisdn, kind, card_id,
+                                                                 amount_kopecks, now, threshold_kopecks,
+                                                                 day_of_month)
+    replaces = session.exec(select(func.count()).select_from(AutopayRule).where(
+        AutopayRule.line_id == line.id, AutopayRule.kind == kind, AutopayRule.active == True)).scalar_one() > 0  # noqa: E712
+    return AutopayQuote(kind, amount_kopecks, card_label(card), threshold_kopecks, day_of_month,
+                        first_run=monthly_first_run(day_of_month, moscow_date(now)) if kind == "monthly" else None,
+                        below_now=kind == "threshold" and line.balance_kopecks < threshold_kopecks,
+                        replaces=replaces)
+
+
 def save_autopay(session: Session, info: SessionInfo, msisdn: str, kind: str, card_id, amount_kopecks: int,
                  now: datetime, threshold_kopecks: int | None = None, day_of_month: int | None = None) -> AutopayRule:
-    line = require_line(session, info, msisdn)
-    card = get_card(session, info, card_id)
-    billing.validate_topup_amount(amount_kopecks)
-    if kind == "threshold":
-        if isinstance(threshold_kopecks, bool) or not isinstance(threshold_kopecks, int) \
-                or not rub(10) <= threshold_kopecks <= rub(3000):
-            raise Invalid("threshold: 10–3,000 ₽", "Порог: от 10 до 3 000 ₽")
-        day_of_month = None
-    elif kind == "monthly":
-        if not isinstance(day_of_month, int) or not 1 <= day_of_month <= 28:
-            raise Invalid("day: 1–28", "День месяца: от 1 до 28")
-        threshold_kopecks = None
-    else:
-        raise Invalid("kind: threshold or monthly", "Выберите вид автоплатежа")
+    line, card, threshold_kopecks, day_of_month = _check_autopay(session, info, msisdn, kind, card_id,
+                                                                 amount_kopecks, now, threshold_kopecks,
+                                                                 day_of_month)
     for old in session.exec(select(AutopayRule).where(AutopayRule.line_id == line.id, AutopayRule.kind == kind,
                                                       AutopayRule.active == True)).scalars():  # noqa: E712
         old.active = False
@@ -308,31 +546,33 @@ def save_autopay(session: Session, info: SessionInfo, msisdn: str, kind: str, ca
 def get_rule(session: Session, info: SessionInfo, rule_id) -> AutopayRule:
     rule = session.get(AutopayRule, parse_id(rule_id))
     if rule is None or not auth.can_access(session, info.account_id, session.get(Line, rule.line_id)):
-        raise NotFound("no such autopay", "Автоплатёж не найден")
+        raise NotFound("Autopay not found", "Автоплатёж не найден")
     return rule
 
 
 def cancel_autopay(session: Session, info: SessionInfo, rule_id) -> None:
     rule = get_rule(session, info, rule_id)
     if not rule.active:
-        raise Conflict("already off", "Автоплатёж уже отключён")
+        raise Conflict("Autopay is already off", "Автоплатёж уже отключён")
     rule.active = False
     session.add(rule)
 
 
 def run_autopay(*, engine: Engine, now: datetime, report=None) -> int:
-    """Threshold rules whose line is below the threshold, and monthly rules due today (Moscow)."""
+    """Threshold rules whose line is below the threshold, and monthly rules due today (Moscow).
+
+    Each run keeps a reason code in AutopayRun.reason: "threshold" / "monthly" when it paid, a DECLINES
+    key when the bank declined (`run_reason` words it in either language)."""
     with Session(engine) as s:
         rows = s.exec(select(AutopayRule.id, AutopayRule.kind, AutopayRule.threshold_kopecks, AutopayRule.day_of_month,
-                             AutopayRule.last_run_at, Line.balance_kopecks)
+                             AutopayRule.last_run_at, AutopayRule.created_at, Line.balance_kopecks)
                       .join(Line, Line.id == AutopayRule.line_id).where(AutopayRule.active == True)).all()  # noqa: E712
     today = moscow_date(now)
     due = []
-    for rule_id, kind, threshold, day, last_run, balance in rows:
+    for rule_id, kind, threshold, day, last_run, created_at, balance in rows:
         if kind == "threshold" and balance < threshold and (last_run is None or now - last_run >= AUTOPAY_RETRY):
             due.append(rule_id)
-        elif kind == "monthly" and today.day >= day and (last_run is None or moscow_date(last_run).replace(day=1)
-                                                         < today.replace(day=1)):
+        elif kind == "monthly" and _monthly_due(day, created_at, last_run, today):
             due.append(rule_id)
     ran = 0
     for rule_id in due:
@@ -356,7 +596,7 @@ def _run_rule(session: Session, rule_id: int, now: datetime) -> int:
     declined = gateway_charge(card, rule.amount_kopecks, now) if card and not card.removed else "unavailable"
     if declined:
         session.add(AutopayRun(rule_id=rule.id, line_id=line.id, amount_kopecks=rule.amount_kopecks,
-                               status="declined", reason=DECLINES[declined][1], created_at=now))
+                               status="declined", reason=declined, created_at=now))  # a DECLINES key
         session.add(Payment(idempotency_key=key, line_id=line.id, amount_kopecks=rule.amount_kopecks,
                             method="autopay", card_id=card.id if card else None, status="declined",
                             decline_reason=declined, created_at=now))
@@ -374,6 +614,17 @@ def _run_rule(session: Session, rule_id: int, now: datetime) -> int:
     return 1
 
 
+def run_reason(reason: str, lang: str = "ru") -> str:
+    """An autopay run's reason in words (runs before reason codes kept the Russian text itself)."""
+    words = {"threshold": ("the balance fell below the threshold", "баланс ниже порога"),
+             "monthly": ("monthly top-up", "ежемесячное пополнение"), **DECLINES}
+    for en, ru in words.values():
+        if reason == ru:  # an older run: the Russian text was stored
+            return en if lang == "en" else ru
+    en, ru = words.get(reason, (reason, reason))
+    return en if lang == "en" else ru
+
+
 def autopay_view(session: Session, info: SessionInfo, msisdn: str) -> tuple[list[AutopayRule], list[AutopayRun]]:
     line = require_line(session, info, msisdn)
     rules = list(session.exec(select(AutopayRule).where(AutopayRule.line_id == line.id,
@@ -386,31 +637,88 @@ def autopay_view(session: Session, info: SessionInfo, msisdn: str) -> tuple[list
 # ---------------------------------------------------------------- transfers
 
 
+def check_transfer_amount(amount_kopecks) -> int:
+    if isinstance(amount_kopecks, bool) or not isinstance(amount_kopecks, int) \
+            or not TRANSFER_MIN <= amount_kopecks <= TRANSFER_MAX:
+        raise Invalid(f"Transfer amount: from {format_rub(TRANSFER_MIN, 'en')} to {format_rub(TRANSFER_MAX, 'en')}",
+                      f"Сумма перевода: от {format_rub(TRANSFER_MIN)} до {format_rub(TRANSFER_MAX)}", field="amount")
+    return amount_kopecks
+
+
+def transfer_recipient(to_text: str) -> str:
+    """The recipient's number as typed -> msisdn (its form only: whether it is a subscriber is not said here)."""
+    try:
+        return auth.normalize_msisdn(to_text)
+    except Invalid:
+        raise Invalid("Enter the number as +7 9XX XXX-XX-XX", "Введите номер в формате +7 9XX XXX-XX-XX",
+                      field="to") from None
+
+
+class RecipientRefused(Unauthorized, Invalid):
+    """An unknown, lost or blocked recipient. It is an invalid request (422) and, like a wrong code, a
+    counted attempt: it adds a failure to the sender's transfer-code guard, which the caller commits
+    although it raises (`transact(..., keep_on=(Unauthorized, Locked))`), so guessing who is a subscriber
+    locks out after three misses like guessing a code."""
+
+    http_status = 422
+    code = "invalid"
+
+
+def _transfer_code(session: Session, transfer: Transfer, msisdn: str, now: datetime) -> auth.CodeRequest | None:
+    row = session.exec(select(OtpCode).where(
+        OtpCode.msisdn == msisdn, OtpCode.purpose == "transfer", OtpCode.payload == json.dumps({"transfer": transfer.id}),
+        OtpCode.used_at.is_(None), OtpCode.voided == False, OtpCode.expires_at > now)  # noqa: E712
+        .order_by(OtpCode.id.desc())).scalars().first()
+    return auth.CodeRequest(row.attempt_id, msisdn, row.expires_at) if row is not None else None
+
+
 def request_transfer(session: Session, info: SessionInfo, from_msisdn: str, to_text: str, amount_kopecks: int,
-                     client: str, now: datetime) -> tuple[Transfer, auth.CodeRequest]:
+                     client: str, now: datetime, *, request_key: str | None = None) -> tuple[Transfer, auth.CodeRequest]:
     """A transfer waits for a code sent to the sender's own number.
 
     Everything that does not depend on the recipient is checked first (amount, the sender's state and
-    money, the sender's code limit), and an unknown, lost or blocked recipient gets one answer: a start
-    with a bad amount, or past the limit, tells nothing about whether the recipient exists."""
+    money, the sender's code limit and transfer-code guard), and an unknown, lost or blocked recipient
+    gets one answer, counted against that guard (RecipientRefused): a start with a bad amount, or past
+    the limit, tells nothing about whether the recipient exists, and guessing is bounded.
+
+    `request_key` (the page's key for one request): the same key again answers with the same pending
+    transfer and code, so a double click starts one transfer and sends one SMS."""
     source = require_line(session, info, from_msisdn)
-    if isinstance(amount_kopecks, bool) or not isinstance(amount_kopecks, int) \
-            or not TRANSFER_MIN <= amount_kopecks <= TRANSFER_MAX:
-        raise Invalid("amount: 10–5,000 ₽", "Сумма перевода: от 10 до 5 000 ₽")
-    to_msisdn = auth.normalize_msisdn(to_text)
+    check_transfer_amount(amount_kopecks)
+    to_msisdn = transfer_recipient(to_text)
     if to_msisdn == source.msisdn:
-        raise Invalid("cannot transfer to the same number", "Нельзя перевести деньги на этот же номер")
+        raise Invalid("You cannot transfer to the same number", "Нельзя перевести деньги на этот же номер",
+                      field="to")
+    key = None
+    if request_key is not None:
+        key = "tr-" + billing.validate_key(str(request_key)[:120])
+        existing = session.exec(select(Transfer).where(Transfer.idempotency_key == key)).scalars().first()
+        if existing is not None:
+            target = session.get(Line, existing.to_line_id)
+            if existing.account_id != info.account_id or existing.from_line_id != source.id \
+                    or existing.amount_kopecks != amount_kopecks or target.msisdn != to_msisdn:
+                raise Conflict("This request was already used for another transfer", "Этот перевод уже начат")
+            req = _transfer_code(session, existing, source.msisdn, now) if existing.status == "pending" else None
+            if req is None:
+                raise Conflict("This transfer is no longer waiting for its code: start again",
+                               "Этот перевод уже не ждёт кода. Начните перевод заново")
+            return existing, req
     if source.status != "active":
-        raise Conflict("the number is not active", "Номер не активен: перевод недоступен")
+        raise Conflict("The number is not active: transfers are unavailable", "Номер не активен: перевод недоступен")
     if source.balance_kopecks - amount_kopecks < 0:
-        raise Conflict("not enough money (transfers cannot use credit)",
-                       "Недостаточно средств: переводить можно только свои деньги, без кредита")
+        raise Conflict("Not enough money: transfers use your own money, not credit",
+                       "Недостаточно средств: переводить можно только свои деньги, без кредита", field="amount")
     auth.check_send_allowed(session=session, msisdn=source.msisdn, client=client, now=now)
+    guard = auth._guard(session, auth._guard_key(source.msisdn, "transfer", info.account_id))
+    auth._check_not_locked(guard, now)
     target = session.exec(select(Line).where(Line.msisdn == to_msisdn)).scalars().first()
     if target is None or target.status in ("lost", "blocked"):
-        raise Invalid("the recipient is not a subscriber of our network", "Получатель не абонент МТС")
+        auth._fail(session, guard, now)
+        auth._check_not_locked(guard, now)  # the third miss locks (and says so)
+        raise RecipientRefused("The recipient is not an MTS subscriber", "Получатель не абонент МТС",
+                               field="to")
     transfer = Transfer(from_line_id=source.id, to_line_id=target.id, amount_kopecks=amount_kopecks, status="pending",
-                        idempotency_key="tr-" + uuid.uuid4().hex, account_id=info.account_id, created_at=now)
+                        idempotency_key=key or "tr-" + uuid.uuid4().hex, account_id=info.account_id, created_at=now)
     session.add(transfer)
     session.flush()
     req = auth.request_code(session=session, msisdn=source.msisdn, purpose="transfer", client=client, now=now,
@@ -419,24 +727,38 @@ def request_transfer(session: Session, info: SessionInfo, from_msisdn: str, to_t
     return transfer, req
 
 
+def cancel_transfer(session: Session, info: SessionInfo, transfer_id, now: datetime) -> None:
+    """Drop a transfer still waiting for its code (its code stops working). Anything else: nothing to do."""
+    transfer = session.get(Transfer, parse_id(transfer_id))
+    if transfer is None or transfer.account_id != info.account_id:
+        raise NotFound("Transfer not found", "Перевод не найден")
+    if transfer.status != "pending":
+        return
+    transfer.status = "cancelled"
+    session.add(transfer)
+    session.execute(update(OtpCode).where(OtpCode.purpose == "transfer", OtpCode.used_at.is_(None),
+                                          OtpCode.payload == json.dumps({"transfer": transfer.id}))
+                    .values(voided=True))
+
+
 def confirm_transfer(session: Session, info: SessionInfo, transfer_id, attempt_id: str, code: str,
                      now: datetime) -> Transfer:
     transfer = session.get(Transfer, parse_id(transfer_id))
     if transfer is None or transfer.account_id != info.account_id:
-        raise NotFound("no such transfer", "Перевод не найден")
+        raise NotFound("Transfer not found", "Перевод не найден")
     source = session.get(Line, transfer.from_line_id)
     if not auth.can_access(session, info.account_id, source):
-        raise NotFound("no such transfer", "Перевод не найден")
+        raise NotFound("Transfer not found", "Перевод не найден")
     if transfer.status != "pending":
-        raise Conflict("this transfer is already " + transfer.status, "Перевод уже выполнен или отменён")
+        raise Conflict("This transfer is already " + ("done" if transfer.status == "done" else "cancelled"), "Перевод уже выполнен или отменён")
     row = auth.check_code(session=session, attempt_id=attempt_id, msisdn=source.msisdn, code=code,
                           purpose="transfer", now=now, account_id=info.account_id)
     if json.loads(row.payload or "{}").get("transfer") != transfer.id:
-        raise Invalid("this code confirms another transfer", "Этот код подтверждает другой перевод")
+        raise Invalid("This code confirms another transfer", "Этот код подтверждает другой перевод")
     locked = billing.lock_lines(session, [transfer.from_line_id, transfer.to_line_id])
     source, target = locked[transfer.from_line_id], locked[transfer.to_line_id]
     if source.balance_kopecks - transfer.amount_kopecks < 0:
-        raise Conflict("not enough money now", "Недостаточно средств для перевода")
+        raise Conflict("Not enough money for the transfer now", "Недостаточно средств для перевода")
     billing.post_money(session, source, -transfer.amount_kopecks, kind="transfer_out", category="transfer",
                        cause_type="transfer", cause_ref=transfer.idempotency_key,
                        description=f"Перевод на {auth.format_msisdn(target.msisdn)}", at=now,
