@@ -51,11 +51,18 @@ def history(session: Session, info: SessionInfo, msisdn: str, limit: int = 50) -
 def exchange(session: Session, info: SessionInfo, msisdn: str, code: str, now: datetime,
              request_key: str | None = None) -> billing.OptionResult:
     """Spend points on a catalogue item: the service is connected with its fees paid by points
-    to the end of the period (an add-on is bought)."""
+    to the end of the period (an add-on is bought). `request_key` makes a repeated request (a double
+    click) spend once: the repeat is a Conflict with code duplicate_request, checked under the line lock."""
     line = billing.get_line_for_update(session, require_line(session, info, msisdn).msisdn)
     offer = next((o for o in offers() if o.code == str(code)), None)
     if offer is None:
         raise Invalid("code: not in the bonus catalogue", "Этого нет в каталоге МТС Бонус")
+    cause = f"bonus:{offer.code}"
+    if request_key is not None:
+        cause = f"{cause}:{billing.validate_key(request_key)}"
+        if session.exec(select(BonusEntry.id).where(BonusEntry.line_id == line.id,
+                                                    BonusEntry.cause_ref == cause)).first() is not None:
+            raise Conflict("this exchange was already made", "Этот обмен уже выполнен", code="duplicate_request")
     if line.bonus_points < offer.points:
         raise Conflict(f"not enough points: {offer.points} needed, {line.bonus_points} available",
                        f"Недостаточно баллов: нужно {offer.points}, у вас {line.bonus_points}")
@@ -81,8 +88,7 @@ def exchange(session: Session, info: SessionInfo, msisdn: str, code: str, now: d
     line.bonus_points -= offer.points
     session.add(BonusEntry(line_id=line.id, points=-offer.points, reason="exchange",
                            description=f"Обмен на «{offer.name_ru}»", description_en=f"Exchanged for {offer.name_en}",
-                           cause_ref=f"bonus:{offer.code}",
-                           created_at=now))
+                           cause_ref=cause, created_at=now))
     billing.notify_line(session, line, notify.notification(
         line.id, "info", f"Списано {offer.points} баллов: «{offer.name_ru}».",
         f"{offer.points} points spent: {offer.name_en}.", now))

@@ -4,11 +4,13 @@ rater used) rendered as words, in Russian or English."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from mts_portal.core.auth import format_msisdn
 from mts_portal.core.catalog import default_catalog
 from mts_portal.core.detail import RecordView
 from mts_portal.core.money import format_amount, format_data, format_rub
+from mts_portal.core.words import country
 
 RULES = {
     "voice_short": ("Звонок короче 3 секунд — бесплатно", "A call under 3 seconds is free"),
@@ -62,11 +64,12 @@ class Explained:
 
 
 def zone_text(zone: str, lang: str) -> str:
+    """'дом', 'Россия' (national roaming) or the country abroad by its name ('TR' -> 'Турция')."""
     if zone == "home":
         return "дом" if lang == "ru" else "home"
     if zone == "russia":
         return "Россия" if lang == "ru" else "Russia"
-    return zone
+    return country(zone, lang)
 
 
 def amount_text(r: RecordView, lang: str) -> str:
@@ -76,6 +79,14 @@ def amount_text(r: RecordView, lang: str) -> str:
     if r.kind == "data":
         return format_data(-(-(r.bytes or 0) // 1024), lang)
     return "1 SMS"
+
+
+def _day_text(iso: str) -> str:
+    """'2026-11-22' (as the rater keeps it) -> '22.11.2026' (as every date on screen)."""
+    try:
+        return date.fromisoformat(str(iso)).strftime("%d.%m.%Y")
+    except ValueError:
+        return str(iso)
 
 
 def explain(r: RecordView, lang: str, buckets: dict[int, tuple[str, str, str | None]] | None = None) -> str:
@@ -113,14 +124,15 @@ def explain(r: RecordView, lang: str, buckets: dict[int, tuple[str, str, str | N
                          f"{x['paid']} KB × {format_rub(x['rate'], lang)}/MB ÷ 1024 = {format_rub(money, lang)} "
                          "(rounded up to the kopeck)")
         else:
-            unit = "мин" if r.kind == "voice" else "SMS"
+            unit = ("мин" if i == 0 else "min") if r.kind == "voice" else "SMS"
             parts.append(f"{x['paid']} {unit} × {format_rub(x['rate'], lang)} = "
                          f"{format_rub(x['paid'] * x['rate'], lang)}")
     fee = x.get("fee")
     if fee:
         name = default_catalog().products[fee["code"]].name(lang)
-        parts.append(f"суточная плата «{name}» за {fee['day']}: {format_rub(fee['kopecks'], lang)}" if i == 0 else
-                     f"daily fee of {name} for {fee['day']}: {format_rub(fee['kopecks'], lang)}")
+        day = _day_text(fee["day"])
+        parts.append(f"суточная плата «{name}» за {day}: {format_rub(fee['kopecks'], lang)}" if i == 0 else
+                     f"daily fee of {name} for {day}: {format_rub(fee['kopecks'], lang)}")
     blocked = x.get("blocked")
     if blocked:
         parts.append(("недостаточно средств — событие отклонено" if blocked == "funds" else

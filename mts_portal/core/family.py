@@ -340,7 +340,7 @@ def invite(session: Session, info: auth.SessionInfo, owner_msisdn: str, invitee_
         f"платит владелец. Ответьте «Да» на это SMS или примите приглашение в личном кабинете "
         f"(приглашение действует {INVITATION_DAYS} дня).",
         f"{auth.format_msisdn(owner.msisdn)} invites you to MY MTS: shared minutes, SMS and data paid by the owner. "
-        f"Reply «Да» to this SMS or accept in your account (valid for {INVITATION_DAYS} days).", now), also_sms=True)
+        f"Reply “Yes” to this SMS or accept in your account (valid for {INVITATION_DAYS} days).", now), also_sms=True)
     billing.touch(session, owner, now)
     _publish(session, [invitee.id], now)
     return member

@@ -84,22 +84,48 @@ FAQ = [
         "блокировка заблокировать временно отпуск block suspend"),
 ]
 
-SHOPS = {
-    "Москва": [("ул. Тверская, 6", "10:00–22:00", "Охотный Ряд"), ("Ленинградский пр-т, 62", "09:00–21:00", "Аэропорт"),
-               ("ул. Мясницкая, 24", "10:00–21:00", "Чистые пруды"), ("ТЦ «Европейский», пл. Киевского Вокзала, 2",
-                                                                       "10:00–22:00", "Киевская")],
-    "Санкт-Петербург": [("Невский пр-т, 54", "10:00–22:00", "Гостиный двор"), ("Московский пр-т, 220", "10:00–21:00",
-                                                                               "Московская")],
-    "Новосибирск": [("Красный пр-т, 29", "09:00–20:00", "Площадь Ленина")],
-    "Екатеринбург": [("ул. Вайнера, 9", "10:00–21:00", "Площадь 1905 года")],
-    "Казань": [("ул. Баумана, 44", "10:00–21:00", "Кремлёвская")],
-    "Нижний Новгород": [("ул. Большая Покровская, 18", "10:00–21:00", "Горьковская")],
-    "Краснодар": [("ул. Красная, 109", "10:00–21:00", "")],
-    "Сочи": [("Курортный пр-т, 16", "10:00–22:00", "")],
+@dataclass(frozen=True)
+class Shop:
+    address_ru: str
+    address_en: str
+    hours: str
+    metro_ru: str = ""
+    metro_en: str = ""
+
+    def address(self, lang: str = "ru") -> str:
+        return self.address_en if lang == "en" else self.address_ru
+
+    def metro(self, lang: str = "ru") -> str:
+        return self.metro_en if lang == "en" else self.metro_ru
+
+
+SHOPS: dict[str, list[Shop]] = {
+    "Москва": [Shop("ул. Тверская, 6", "6 Tverskaya St", "10:00–22:00", "Охотный Ряд", "Okhotny Ryad"),
+               Shop("Ленинградский пр-т, 62", "62 Leningradsky Ave", "09:00–21:00", "Аэропорт", "Aeroport"),
+               Shop("ул. Мясницкая, 24", "24 Myasnitskaya St", "10:00–21:00", "Чистые пруды", "Chistye Prudy"),
+               Shop("ТЦ «Европейский», пл. Киевского Вокзала, 2", "Evropeisky mall, 2 Kievskogo Vokzala Sq",
+                    "10:00–22:00", "Киевская", "Kievskaya")],
+    "Санкт-Петербург": [Shop("Невский пр-т, 54", "54 Nevsky Ave", "10:00–22:00", "Гостиный двор", "Gostiny Dvor"),
+                        Shop("Московский пр-т, 220", "220 Moskovsky Ave", "10:00–21:00", "Московская",
+                             "Moskovskaya")],
+    "Новосибирск": [Shop("Красный пр-т, 29", "29 Krasny Ave", "09:00–20:00", "Площадь Ленина", "Ploshchad Lenina")],
+    "Екатеринбург": [Shop("ул. Вайнера, 9", "9 Vainera St", "10:00–21:00", "Площадь 1905 года",
+                          "Ploshchad 1905 Goda")],
+    "Казань": [Shop("ул. Баумана, 44", "44 Baumana St", "10:00–21:00", "Кремлёвская", "Kremlyovskaya")],
+    "Нижний Новгород": [Shop("ул. Большая Покровская, 18", "18 Bolshaya Pokrovskaya St", "10:00–21:00",
+                             "Горьковская", "Gorkovskaya")],
+    "Краснодар": [Shop("ул. Красная, 109", "109 Krasnaya St", "10:00–21:00")],
+    "Сочи": [Shop("Курортный пр-т, 16", "16 Kurortny Ave", "10:00–22:00")],
 }
 CITIES_EN = {"Москва": "Moscow", "Санкт-Петербург": "Saint Petersburg", "Новосибирск": "Novosibirsk",
              "Екатеринбург": "Yekaterinburg", "Казань": "Kazan", "Нижний Новгород": "Nizhny Novgorod",
              "Краснодар": "Krasnodar", "Сочи": "Sochi"}
+
+
+def city_name(city: str, lang: str = "ru") -> str:
+    """A city of SHOPS (keyed by its Russian name) in the reader's language."""
+    return CITIES_EN.get(city, city) if lang == "en" else city
+
 
 _WORD = re.compile(r"[а-яёa-z0-9]+", re.IGNORECASE)
 
@@ -159,7 +185,7 @@ def request_callback(session: Session, info: SessionInfo, phone: str, topic: str
     return req
 
 
-def shops(city: str) -> list[tuple[str, str, str]]:
+def shops(city: str) -> list[Shop]:
     for name, items in SHOPS.items():
         if city and (city.strip().lower() in (name.lower(), CITIES_EN[name].lower())):
             return items

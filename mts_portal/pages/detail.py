@@ -40,17 +40,20 @@ def filters() -> rx.Component:
 
 
 def totals_card() -> rx.Component:
+    """The period's totals; formatted on the server in the reader's language ('1 запись', '5 мин'),
+    and a placeholder until they are there."""
     t = DetailState.totals
-    return card(rx.flex(
+    return card(rx.cond(DetailState.totals_ready, rx.flex(
         rx.vstack(rx.text(T["detail.totals"], size="2", color="var(--gray-11)"),
                   rx.text(t["period"], size="1", color="var(--gray-11)"), spacing="0"),
         rx.vstack(rx.heading(t["charged"], size="6", id="detail-total-charged"),
-                  rx.text(t["count"] + " " + T["detail.records"], size="1", id="detail-total-count"), spacing="0"),
-        rx.hstack(rx.badge(rx.icon("phone", size=12), t["minutes"] + " мин", variant="soft"),
-                  rx.badge(rx.icon("message-square", size=12), t["sms"] + " SMS", variant="soft"),
-                  rx.badge(rx.icon("wifi", size=12), t["data"], variant="soft"), wrap="wrap"),
+                  rx.text(t["count"], size="1", id="detail-total-count"), spacing="0"),
+        rx.hstack(rx.badge(rx.icon("phone", size=12), t["minutes"], variant="soft", id="detail-total-minutes"),
+                  rx.badge(rx.icon("message-square", size=12), t["sms"], variant="soft", id="detail-total-sms"),
+                  rx.badge(rx.icon("wifi", size=12), t["data"], variant="soft", id="detail-total-data"), wrap="wrap"),
         gap="16px", wrap="wrap", align="center", justify="between", width="100%",
-    ), id="detail-totals")
+    ), rx.hstack(rx.spinner(size="2"), rx.text(T["loading"], size="2", color="var(--gray-11)"), align="center",
+                 id="detail-totals-loading")), id="detail-totals")
 
 
 def record_row(r) -> rx.Component:
@@ -59,8 +62,10 @@ def record_row(r) -> rx.Component:
             rx.center(rx.icon(rx.match(r["kind"], ("voice", "phone"), ("sms", "message-square"), "wifi"), size=16),
                       width="32px", height="32px", border_radius="16px", background="var(--gray-3)", flex_shrink="0"),
             rx.vstack(
-                rx.text(r["kind_text"] + rx.cond(r["direction"] != "", " · " + r["direction"], "") +
-                        rx.cond(r["peer"] != "", " · " + r["peer"], ""), size="2", weight="medium"),
+                rx.text(r["kind_text"] + rx.cond(r["direction"] != "", " · " + r["direction"], ""),
+                        rx.cond(r["peer"] != "", rx.fragment(" · ", rx.el.span(r["peer"], white_space="nowrap",
+                                                                               class_name="peer"))),
+                        size="2", weight="medium"),
                 rx.text(r["when"] + " · " + r["amount"] + " · " + r["zone"] + " · " + r["paid_by"], size="1",
                         color="var(--gray-11)"),
                 spacing="0", min_width="0", flex="1"),
@@ -78,35 +83,48 @@ def record_row(r) -> rx.Component:
     )
 
 
+def report_row(rep) -> rx.Component:
+    """An ordered report: format, period, kept until, download; the address it was mailed to below,
+    wrapping anywhere (a 200-character address never widens the page)."""
+    return rx.vstack(
+        rx.flex(
+            rx.badge(rep["fmt"]), rx.text(rep["period"], size="2", white_space="nowrap"),
+            rx.spacer(),
+            rx.text(T["detail.until"] + " " + rep["until"], size="1", color="var(--gray-11)", white_space="nowrap"),
+            rx.icon_button(rx.icon("download", size=16), variant="ghost", size="1",
+                           on_click=rx.download(url="/api/v1/reports/" + rep["id"]),
+                           id="report-" + rep["id"], aria_label=T["detail.export"]),
+            gap="8px", align="center", width="100%", wrap="wrap"),
+        rx.cond(rep["email"] != "", rx.text("→ " + rep["email"], size="1", color="var(--gray-11)",
+                                            word_break="break-all", width="100%", class_name="report-email")),
+        spacing="1", width="100%", min_width="0", class_name="report",
+    )
+
+
 def exports_card() -> rx.Component:
     return card(rx.vstack(
         rx.flex(
             rx.text(T["detail.export"], weight="medium"),
-            *[rx.button(fmt.upper(), variant="soft", on_click=DetailState.export(fmt), id=f"export-{fmt}",
-                        loading=DetailState.exporting) for fmt in ("csv", "html", "pdf")],
+            # each click sends the key the page shows: a double click makes one report (state/detail.py)
+            *[rx.button(fmt.upper(), variant="soft", on_click=DetailState.export(fmt, DetailState.request_key),
+                        id=f"export-{fmt}", loading=DetailState.exporting) for fmt in ("csv", "html", "pdf")],
             gap="8px", align="center", wrap="wrap"),
         rx.form(rx.flex(
             rx.input(name="email", value=DetailState.email, on_change=DetailState.set_email, type="email",
-                     placeholder="e-mail", id="detail-email", min_width="220px", flex="1"),
+                     placeholder="e-mail", id="detail-email", min_width="0", flex="1 1 220px"),
+            rx.el.input(type="hidden", name="key", value=DetailState.request_key, read_only=True),
             rx.select.root(rx.select.trigger(), rx.select.content(
                 *[rx.select.item(f.upper(), value=f) for f in ("pdf", "csv", "html")]), name="fmt",
                 default_value="pdf"),
-            rx.button(T["detail.email"], type="submit", id="detail-send-email"),
+            rx.button(T["detail.email"], type="submit", id="detail-send-email", loading=DetailState.mailing),
             gap="8px", wrap="wrap", width="100%"), on_submit=DetailState.send_email, width="100%"),
         section_title("detail.reports", size="3"),
         rx.cond(DetailState.reports.length() > 0,
-                rx.vstack(rx.foreach(DetailState.reports, lambda rep: rx.flex(
-                    rx.badge(rep["fmt"]), rx.text(rep["period"], size="2"),
-                    rx.cond(rep["email"] != "", rx.text("→ " + rep["email"], size="1", color="var(--gray-11)")),
-                    rx.spacer(),
-                    rx.text(T["detail.until"] + " " + rep["until"], size="1", color="var(--gray-11)"),
-                    rx.icon_button(rx.icon("download", size=16), variant="ghost", size="1",
-                                   on_click=rx.download(url="/api/v1/reports/" + rep["id"]),
-                                   id="report-" + rep["id"], aria_label=T["detail.export"]),
-                    gap="8px", align="center", width="100%", wrap="wrap", class_name="report")), width="100%"),
+                rx.vstack(rx.foreach(DetailState.reports, report_row), width="100%", min_width="0",
+                          spacing="3"),
                 empty_note(T["detail.no_reports"])),
-        spacing="3", width="100%",
-    ))
+        spacing="3", width="100%", min_width="0",
+    ), min_width="0")
 
 
 def detail_page() -> rx.Component:

@@ -27,7 +27,8 @@ def share_line(sh) -> rx.Component:
 def invitations() -> rx.Component:
     return rx.cond(FamilyState.invitations.length() > 0, card(rx.vstack(
         rx.foreach(FamilyState.invitations, lambda inv: rx.flex(
-            rx.text(T["family.invitation"] + " " + inv["owner"], weight="medium", flex="1"),
+            rx.text(T["family.invitation"] + " ", rx.el.span(inv["owner"], white_space="nowrap", class_name="invite-owner"), weight="medium",
+                    flex="1", min_width="0"),
             rx.button(T["family.accept"], on_click=FamilyState.accept(inv["id"]), id="accept-" + inv["id"]),
             rx.button(T["family.decline"], variant="soft", color_scheme="gray", on_click=FamilyState.decline(inv["id"]),
                       id="decline-" + inv["id"]),
@@ -38,7 +39,7 @@ def invitations() -> rx.Component:
 def member_card(m) -> rx.Component:
     return card(rx.vstack(
         rx.flex(
-            rx.hstack(rx.icon("user", size=18), rx.text(m.label, weight="bold"),
+            rx.hstack(rx.icon("user", size=18), rx.text(m.label, weight="bold", white_space="nowrap"),
                       rx.match(m.status,
                                ("pending", rx.badge(T["family.pending"], color_scheme="amber")),
                                ("expired", rx.badge(T["family.expired"], color_scheme="gray", id="expired-" + m.msisdn)),
@@ -92,6 +93,20 @@ def quota_dialog() -> rx.Component:
         max_width="480px"), open=FamilyState.quota_open, on_open_change=FamilyState.set_quota_open)
 
 
+def invite_dialog() -> rx.Component:
+    """Before an invitation goes out: the member fee (50 ₽ a month, the first month prorated)."""
+    return rx.alert_dialog.root(rx.alert_dialog.content(
+        rx.alert_dialog.title(T["family.invite_q"] + " ", rx.el.span(FamilyState.invite_label, white_space="nowrap"),
+                              "?"),
+        rx.alert_dialog.description(FamilyState.invite_terms, size="2", id="invite-terms"),
+        rx.flex(
+            rx.alert_dialog.cancel(rx.button(T["cancel"], variant="soft", color_scheme="gray", id="confirm-cancel")),
+            rx.alert_dialog.action(rx.button(T["family.invite_ok"], on_click=FamilyState.invite, id="confirm-ok")),
+            gap="12px", justify="end", margin_top="16px"),
+        max_width="460px", id="invite-dialog",
+    ), open=FamilyState.invite_open, on_open_change=FamilyState.set_invite_open)
+
+
 def owner_view() -> rx.Component:
     return rx.vstack(
         card(rx.vstack(
@@ -111,16 +126,17 @@ def owner_view() -> rx.Component:
                 rx.vstack(rx.foreach(FamilyState.members, member_card), width="100%", spacing="3", id="members"),
                 empty_note(T["family.no_members"])),
         card(rx.vstack(
-            rx.text(T["family.invite_hint"], size="2", color="var(--gray-11)"),
+            rx.text(T["family.invite_hint"], size="2", color="var(--gray-11)", id="invite-hint"),
             rx.form(rx.flex(
                 rx.input(name="msisdn", placeholder="+7 9XX XXX-XX-XX", type="tel", id="invite-msisdn", flex="1",
-                         min_width="200px", required=True),
+                         min_width="200px", required=True, value=FamilyState.invite_msisdn,
+                         on_change=FamilyState.set_invite_msisdn),
                 rx.button(T["family.invite"], type="submit", id="invite-send"),
-                gap="8px", wrap="wrap", width="100%"), on_submit=FamilyState.invite, reset_on_submit=True,
-                width="100%"),
+                gap="8px", wrap="wrap", width="100%"), on_submit=FamilyState.ask_invite, width="100%"),
             rx.cond(FamilyState.invite_error != "", rx.callout(FamilyState.invite_error, color_scheme="red",
                                                                icon="triangle-alert", id="invite-error", width="100%")),
             spacing="3", width="100%")),
+        invite_dialog(),
         quota_dialog(),
         spacing="4", width="100%",
     )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from mts_portal.components.layout import RED, card, page_frame, section_title
+from mts_portal.components.layout import RED, card, page_frame, public_header, section_title
 from mts_portal.components.widgets import confirm_button, empty_note
-from mts_portal.core.support import SHOPS
+from mts_portal.core.support import SHOPS, city_name
 from mts_portal.state.base import UiState
 from mts_portal.state.messages import MailboxState, NotificationsState, SmsState, SupportState
 
@@ -45,15 +45,24 @@ def sms_page() -> rx.Component:
             rx.text(T["sms.hint"], size="2", color="var(--gray-11)"),
             rx.input(placeholder=T["sms.to"] + ": +7 9XX XXX-XX-XX", value=s.to, on_change=s.set_to, type="tel",
                      id="sms-to", width="100%", max_width="320px"),
+            # the field stops at one SMS: 70 characters with Cyrillic, 160 in Latin letters (GSM-7)
             rx.text_area(placeholder=T["sms.text"], value=s.text, on_change=s.set_text, id="sms-text", width="100%",
-                         rows="4"),
-            rx.text(s.text.length().to_string() + " / " + s.limit.to_string() + " " + T["sms.chars"], size="1",
-                    color=rx.cond(s.text.length() > s.limit, "red", "var(--gray-11)"), id="sms-counter"),
+                         rows="4", max_length=s.limit),
+            rx.flex(
+                rx.text(s.text.length().to_string() + " / " + s.limit.to_string() + " " + T["sms.chars"], size="1",
+                        weight=rx.cond(s.text.length() >= s.limit, "bold", "regular"),
+                        color=rx.cond(s.over > 0, "red", rx.cond(s.text.length() == s.limit, "var(--orange-11)",
+                                                                 "var(--gray-11)")),
+                        id="sms-counter", white_space="nowrap"),
+                rx.text(rx.cond(s.length_note != "", s.length_note, T["sms.limit_hint"]), size="1",
+                        color=rx.cond(s.over > 0, "red", "var(--gray-11)"), id="sms-length-note"),
+                gap="8px", wrap="wrap", width="100%"),
             rx.cond(s.error != "", rx.callout(s.error, color_scheme="red", icon="circle-x", id="sms-error",
                                               width="100%")),
             rx.cond(s.result != "", rx.callout(s.result, color_scheme="green", icon="circle-check", id="sms-result",
                                                width="100%")),
-            confirm_button(T["sms.send"], T["sms.send_q"], T["sms.hint"], s.send, "sms-send", on_open=s.prepare),
+            confirm_button(T["sms.send"], T["sms.send_q"], T["sms.hint"], s.send, "sms-send", on_open=s.prepare,
+                           disabled=(s.over > 0) | (s.text.strip() == "")),
             spacing="3", width="100%",
         )),
         title_key="sms.title",
@@ -105,12 +114,15 @@ def support_page() -> rx.Component:
                 card(rx.vstack(
                     section_title("support.shops"),
                     rx.select.root(rx.select.trigger(id="shop-city"), rx.select.content(
-                        *[rx.select.item(c, value=c) for c in SHOPS]), value=s.city, on_change=s.set_city),
+                        *[rx.select.item(rx.cond(UiState.lang == "en", city_name(c, "en"), c), value=c)
+                          for c in SHOPS]), value=s.city, on_change=s.set_city),
                     rx.cond(s.shop_rows.length() > 0,
                             rx.vstack(rx.foreach(s.shop_rows, lambda sh: rx.hstack(
                                 rx.icon("map-pin", size=16, color=RED),
                                 rx.vstack(rx.text(sh["address"], size="2", weight="medium"),
-                                          rx.text(sh["hours"] + rx.cond(sh["metro"] != "", " · м. " + sh["metro"], ""),
+                                          rx.text(sh["hours"] + rx.cond(sh["metro"] != "",
+                                                                        " · " + T["support.metro"] + " " + sh["metro"],
+                                                                        ""),
                                                   size="1", color="var(--gray-11)"), spacing="0"),
                                 class_name="shop")), width="100%", id="shops"),
                             empty_note(T["support.no_shops"])),
@@ -123,23 +135,33 @@ def support_page() -> rx.Component:
 
 
 def mailbox_page() -> rx.Component:
+    """Demo: the simulated mailbox, with the public header (language switch) and a link back."""
     s = MailboxState
-    return rx.center(rx.cond(UiState.is_demo, card(rx.vstack(
-        rx.hstack(rx.icon("mail", color=RED), rx.heading(T["mail.title"], size="4"), align="center"),
-        rx.text(T["mail.hint"], size="1", color="var(--gray-11)"),
-        rx.hstack(rx.input(value=s.address, on_change=s.set_address, placeholder="name@example.com",
-                           id="mail-address", flex="1"),
-                  rx.button(T["mail.show"], on_click=s.show, id="mail-show"), width="100%"),
-        rx.cond(s.mails.length() > 0,
-                rx.vstack(rx.foreach(s.mails, lambda m: rx.box(
-                    rx.text(m["subject"], weight="bold"), rx.text(m["when"], size="1", color="var(--gray-11)"),
-                    rx.text(m["body"], size="2"),
-                    rx.cond(m["attachment"] != "", rx.button(
-                        rx.icon("paperclip", size=14), m["attachment"], variant="ghost", size="1",
-                        on_click=rx.download(url="/api/v1/demo/mail/" + m["id"] + "/attachment",
-                                             filename=m["attachment"]), class_name="mail-attachment")),
-                    padding="10px", border="1px solid var(--gray-4)", border_radius="12px", width="100%",
-                    class_name="mail")), width="100%", id="mails"),
-                rx.text(T["mail.empty"], size="2", color="var(--gray-11)")),
-        spacing="3", width="100%"), max_width="560px"), rx.text("404")),
-        padding="16px", min_height="100vh", background="var(--gray-2)", align_items="start")
+    back = rx.link(rx.hstack(rx.icon("arrow-left", size=16), rx.text(T["mail.back"], display=["none", "inline"]),
+                             align="center", spacing="1"),
+                   href="/", size="2", id="mail-back", aria_label=T["mail.back"], title=T["mail.back"],
+                   white_space="nowrap")
+    return rx.box(
+        public_header(back),
+        rx.center(rx.cond(UiState.is_demo, card(rx.vstack(
+            rx.hstack(rx.icon("mail", color=RED), rx.heading(T["mail.title"], size="4"), align="center"),
+            rx.text(T["mail.hint"], size="1", color="var(--gray-11)"),
+            rx.hstack(rx.input(value=s.address, on_change=s.set_address, placeholder="name@example.com",
+                               id="mail-address", flex="1", min_width="0"),
+                      rx.button(T["mail.show"], on_click=s.show, id="mail-show"), width="100%"),
+            rx.cond(s.mails.length() > 0,
+                    rx.vstack(rx.foreach(s.mails, lambda m: rx.box(
+                        rx.text(m["subject"], weight="bold"), rx.text(m["when"], size="1", color="var(--gray-11)"),
+                        rx.text(m["body"], size="2", overflow_wrap="anywhere"),
+                        rx.cond(m["attachment"] != "", rx.button(
+                            rx.icon("paperclip", size=14), m["attachment"], variant="ghost", size="1",
+                            on_click=rx.download(url="/api/v1/demo/mail/" + m["id"] + "/attachment",
+                                                 filename=m["attachment"]), class_name="mail-attachment",
+                            max_width="100%", white_space="normal", overflow_wrap="anywhere", height="auto")),
+                        padding="10px", border="1px solid var(--gray-4)", border_radius="12px", width="100%",
+                        min_width="0", class_name="mail")), width="100%", id="mails"),
+                    rx.text(T["mail.empty"], size="2", color="var(--gray-11)")),
+            spacing="3", width="100%", min_width="0"), max_width="560px"), rx.text("404")),
+            padding="16px", align_items="start"),
+        min_height="100vh", background="var(--gray-2)",
+    )

@@ -65,9 +65,12 @@ def services_page() -> rx.Component:
                            width="100%", spacing="0", id="services-catalogue"), width="100%")),
         card(rx.flex(
             rx.vstack(section_title("services.block"), rx.text(T["services.block_hint"], size="2",
-                                                               color="var(--gray-11)"), spacing="1", flex="1"),
+                                                               color="var(--gray-11)"),
+                      rx.cond(s.status == "blocked", rx.badge(rx.icon("lock", size=12), T["services.is_blocked"],
+                                                              color_scheme="red", variant="soft", id="block-status")),
+                      spacing="1", flex="1", min_width="0"),
             rx.cond(s.status == "blocked",
-                    ask(T["numbers.unblock"], T["services.unblock_q"], T["services.block_hint"], s.prepare("block"),
+                    ask(T["numbers.unblock"], T["services.unblock_q"], T["services.unblock_hint"], s.prepare("block"),
                         s.set_block(False), "unblock-number", color="green"),
                     ask(T["services.block"], T["services.block_q"], T["services.block_hint"], s.prepare("block"),
                         s.set_block(True), "block-number", color="gray", variant="outline")),
@@ -116,12 +119,31 @@ def roaming_page() -> rx.Component:
                         rx.text(T["roaming.popular"] + ": " + s.popular, size="1", color="var(--gray-11)")),
                 rx.cond(p["paid_points"] != "", rx.badge(p["paid_points"], color_scheme="amber")),
                 spacing="2", flex="1", min_width="0"),
-            rx.switch(checked=p["connected"] == "1", on_change=lambda on: s.toggle(p["code"], on), size="3",
-                      id="toggle-" + p["code"]),
+            rx.switch(checked=p["connected"] == "1", on_change=lambda on: s.ask_toggle(p["code"], on), size="3",
+                      id="toggle-" + p["code"], aria_label=p["name"]),
             gap="12px", align="center", width="100%"), id="roaming-" + p["code"])),
         card(rx.text(T["roaming.rates"], size="2", color="var(--gray-11)")),
+        roaming_dialog(),
         title_key="roaming.title",
     )
+
+
+def roaming_dialog() -> rx.Component:
+    """Asked whenever a roaming switch is flipped: the price and when it is charged, before anything changes."""
+    s = RoamingState
+    return rx.alert_dialog.root(rx.alert_dialog.content(
+        rx.alert_dialog.title(rx.cond(s.ask_on, T["roaming.on_q"], T["roaming.off_q"]) + " «" + s.ask_name + "»?"),
+        rx.alert_dialog.description(s.ask_terms, size="2", id="roaming-terms"),
+        rx.cond(s.ask_on, rx.text(T["services.cost_now"] + ": ", rx.text.strong(s.ask_cost), size="2",
+                                  margin_top="8px", id="roaming-cost")),
+        rx.flex(
+            rx.alert_dialog.cancel(rx.button(T["cancel"], variant="soft", color_scheme="gray", id="confirm-cancel")),
+            rx.alert_dialog.action(rx.button(rx.cond(s.ask_on, T["roaming.confirm_on"], T["roaming.confirm_off"]),
+                                             color_scheme=rx.cond(s.ask_on, "red", "gray"),
+                                             on_click=s.confirm_toggle, id="confirm-ok")),
+            gap="12px", justify="end", margin_top="16px"),
+        max_width="460px", id="roaming-dialog",
+    ), open=s.ask_open, on_open_change=s.set_ask_open)
 
 
 def bonus_page() -> rx.Component:
@@ -129,18 +151,21 @@ def bonus_page() -> rx.Component:
     return page_frame(
         "/bonus",
         card(rx.vstack(
-            rx.hstack(rx.icon("gift", color=RED, size=28), rx.heading(s.points.to_string(), size="8", id="bonus-balance"),
-                      rx.text(T["bonus.points"], size="4"), align="baseline", spacing="2"),
+            rx.hstack(rx.icon("gift", color=RED, size=28),
+                      rx.heading(rx.cond(s.loaded, s.points.to_string(), "…"), size="8", id="bonus-balance"),
+                      rx.text(s.points_word, size="4", id="bonus-word"), align="baseline", spacing="2"),
             rx.text(T["bonus.hint"], size="2", color="var(--gray-11)"),
             spacing="2")),
         section_title("bonus.catalogue"),
         rx.grid(rx.foreach(s.offers, lambda o: card(rx.vstack(
             rx.heading(o["name"], size="4"),
             rx.text(o["what"], size="2", color="var(--gray-11)"),
-            rx.text(o["points"] + " " + T["bonus.points"], size="5", weight="bold"),
-            ask(T["bonus.exchange"], T["bonus.exchange_q"], o["name"] + " — " + o["points"] + " " + T["bonus.points"],
+            rx.text(o["points"], size="5", weight="bold", class_name="offer-points"),
+            ask(T["bonus.exchange"], T["bonus.exchange_q"], o["name"] + " — " + o["points"],
                 s.prepare(o["code"]), s.exchange(o["code"]), "exchange-" + o["code"],
                 disabled=o["affordable"] == "0"),
+            rx.cond(o["missing"] != "", rx.text(o["missing"], size="1", color="var(--gray-11)",
+                                                id="missing-" + o["code"])),
             spacing="2"), id="offer-" + o["code"])),
             columns=rx.breakpoints(initial="1", sm="2", lg="4"), spacing="4", width="100%"),
         card(rx.vstack(
@@ -149,8 +174,8 @@ def bonus_page() -> rx.Component:
                     rx.vstack(rx.foreach(s.history, lambda h: rx.flex(
                         rx.vstack(rx.text(h["what"], size="2"), rx.text(h["when"], size="1", color="var(--gray-11)"),
                                   spacing="0", min_width="0", flex="1"),
-                        rx.text(h["points"], weight="bold", color=rx.cond(h["earned"] == "1", "var(--green-11)",
-                                                                          RED)),
+                        rx.text(h["points"], weight="bold", white_space="nowrap",
+                                color=rx.cond(h["earned"] == "1", "var(--green-11)", RED)),
                         width="100%", align="center", gap="8px", class_name="bonus-row")), width="100%",
                         id="bonus-history"),
                     empty_note(T["bonus.no_history"])),

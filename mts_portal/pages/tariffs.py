@@ -18,8 +18,8 @@ def current_card() -> rx.Component:
         rx.heading(c["name"], size="6", id="current-tariff"),
         rx.text(c["description"], size="2"),
         rx.grid(
-            *[rx.vstack(rx.text(T[label], size="1", color="var(--gray-11)"), rx.text(c[key], weight="medium"),
-                        spacing="0") for label, key in (
+            *[rx.vstack(rx.text(T[label], size="1", color="var(--gray-11)"),
+                        rx.text(c[key], weight="medium", id="current-" + key), spacing="0") for label, key in (
                 ("tariffs.fee", "fee"), ("tariffs.minutes", "minutes"), ("tariffs.sms", "sms"),
                 ("tariffs.data", "data"), ("tariffs.rate_min", "rate_min"), ("tariffs.rate_sms", "rate_sms"),
                 ("tariffs.rate_mb", "rate_mb"))],
@@ -42,7 +42,8 @@ def tariff_card(t) -> rx.Component:
         rx.spacer(),
         rx.cond(t["current"] == "1", rx.box(),
                 rx.button(T["tariffs.switch"], on_click=TariffsState.open_preview(t["code"]),
-                          id="switch-" + t["code"], width="100%")),
+                          id="switch-" + t["code"], width="100%", disabled=TariffsState.switch_block != "",
+                          title=TariffsState.switch_block)),
         spacing="3", height="100%",
     ), id="tariff-" + t["code"])
 
@@ -74,14 +75,24 @@ def compare_table() -> rx.Component:
     ))
 
 
+def switch_block_note() -> rx.Component:
+    """Why the «Перейти» buttons are disabled (a family member; an owner whose group has members)."""
+    return rx.cond(TariffsState.switch_block != "", rx.callout(
+        TariffsState.switch_block, icon="info", color_scheme="gray", id="switch-blocked", width="100%"))
+
+
 def preview_dialog() -> rx.Component:
     p = TariffsState.preview
     return rx.alert_dialog.root(
         rx.alert_dialog.content(
-            rx.alert_dialog.title(T["tariffs.preview"] + " «" + p["name"] + "»"),
+            rx.alert_dialog.title(p["title"]),
             rx.vstack(
                 rx.text(T["tariffs.preview_fee"] + ": ", rx.text.strong(p["fee"], id="preview-fee"),
-                        " (" + p["days"] + ")", size="2"),
+                        " — " + p["charge_for"], size="2", id="preview-charge"),
+                rx.text(p["refund"], size="2", id="preview-refund"),
+                rx.cond(p["next"] != "", rx.text(p["next"], size="2", color="var(--gray-11)", id="preview-next")),
+                rx.cond(p["invites"] != "", rx.text(p["invites"], size="2", color="var(--orange-11)",
+                                                    id="preview-invites")),
                 rx.text(T["tariffs.preview_bundles"] + ": ", rx.text.strong(p["bundles"], id="preview-bundles"),
                         size="2"),
                 rx.text(T["tariffs.preview_balance"] + ": ", rx.text.strong(p["balance_after"],
@@ -115,7 +126,7 @@ def advisor_card() -> rx.Component:
         rx.cond(TariffsState.advice_summary != "", rx.vstack(
             rx.callout(TariffsState.advice_summary, color_scheme="green", icon="piggy-bank", id="advisor-summary",
                        width="100%"),
-            rx.text(TariffsState.advice_records, size="1", color="var(--gray-11)"),
+            rx.text(TariffsState.advice_records, size="1", color="var(--gray-11)", id="advisor-records"),
             rx.vstack(rx.foreach(TariffsState.advice, lambda e: rx.flex(
                 rx.hstack(rx.text(e["name"], weight="bold"),
                           rx.cond(e["best"] == "1", rx.badge(T["advisor.best"], color_scheme="green")),
@@ -138,6 +149,7 @@ def tariffs_page() -> rx.Component:
         current_card(),
         advisor_card(),
         section_title("tariffs.catalogue"),
+        switch_block_note(),
         rx.grid(rx.foreach(TariffsState.catalogue, tariff_card), columns=rx.breakpoints(initial="1", sm="2", lg="4"),
                 spacing="4", width="100%"),
         compare_table(),

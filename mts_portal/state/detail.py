@@ -3,6 +3,7 @@ exports (CSV, HTML, PDF), ordering to e-mail and the reports kept 3 days."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime, timedelta
 
 import reflex as rx
@@ -13,7 +14,7 @@ from mts_portal.core.clock import fmt_date, fmt_datetime, moscow_date, moscow_mi
 from mts_portal.core.errors import DomainError
 from mts_portal.core.explain import describe
 from mts_portal.core.models import Bucket
-from mts_portal.core.money import format_data, format_rub
+from mts_portal.core.money import format_amount, format_data, format_rub
 from mts_portal.i18n import add, tr
 from mts_portal.state.base import SessionState, query, write
 
@@ -34,6 +35,7 @@ add({
     "detail.show": ("Показать", "Show"),
     "detail.totals": ("Итого за период", "Period totals"),
     "detail.records": ("записей", "records"),
+    "detail.sending": ("Отправляем…", "Sending…"),
     "detail.charged": ("списано", "charged"),
     "detail.empty": ("За этот период ничего нет", "Nothing in this period"),
     "detail.more": ("Показать ещё", "Show more"),
@@ -48,6 +50,7 @@ add({
 })
 
 PAGE = 30
+NO_TOTALS = {"count": "", "charged": "", "minutes": "", "sms": "", "data": "", "period": ""}
 
 
 class DetailState(SessionState):
@@ -57,11 +60,17 @@ class DetailState(SessionState):
     date_to: str = ""
     rows: list[dict[str, str]] = []
     next_cursor: str = ""
-    totals: dict[str, str] = {}
+    totals: dict[str, str] = dict(NO_TOTALS)  # every key present: nothing 'undefined' while loading
+    totals_ready: bool = False
     error: str = ""
     email: str = ""
     reports: list[dict[str, str]] = []
     exporting: bool = False
+    mailing: bool = False
+    # one request per click: the page sends the key it shows with each export or e-mail order; the
+    # first request with the current key is done and the key renewed, so the second click of a double
+    # click (which carries the old key and runs after the first) does nothing
+    request_key: str = ""
 
     def _range(self, now: datetime) -> tuple[datetime, datetime]:
         if self.preset == "last":
@@ -114,14 +123,30 @@ class DetailState(SessionState):
         self.next_cursor = page.next_cursor or ""
         if not append:
             t = page.totals
-            self.totals = {"count": str(t.count), "charged": format_rub(t.charged_kopecks, lang),
-                           "minutes": str(t.minutes), "sms": str(t.sms), "data": format_data(t.kb, lang),
+            self.totals = {"count": reports.records_text(t.count, lang), "charged": format_rub(t.charged_kopecks, lang),
+                           "minutes": format_amount(t.minutes, "min", lang), "sms": format_amount(t.sms, "sms", lang),
+                           "data": format_data(t.kb, lang),
                            "period": f"{fmt_date(start)} — {fmt_date(end - timedelta(seconds=1))}"}
+            self.totals_ready = True
+        self._list_reports(listed)
+        if not self.email:
+            self.email = email
+
+    def _list_reports(self, listed) -> None:
         self.reports = [{"id": str(rep.id), "fmt": rep.fmt.upper(), "period": f"{fmt_date(rep.period_from)} — "
                          f"{fmt_date(rep.period_to - timedelta(seconds=1))}", "until": fmt_datetime(rep.expires_at),
                          "email": rep.to_email or ""} for rep in listed]
-        if not self.email:
-            self.email = email
+
+    async def _reload_reports(self, info) -> None:
+        now = runtime.now()
+        self._list_reports(await query(lambda s: reports.listed(s, info, info.selected_msisdn, now)))
+
+    def _take_key(self, key) -> bool:
+        """True for the first request carrying the current key (which is then renewed)."""
+        if not self.request_key or str(key) != self.request_key:
+            return False
+        self.request_key = uuid.uuid4().hex
+        return True
 
     @rx.event
     async def load(self):
@@ -129,6 +154,8 @@ class DetailState(SessionState):
         if info is None:
             return await self._gone()
         today = moscow_date(runtime.now())
+        self.request_key = uuid.uuid4().hex
+        self.exporting = self.mailing = False
         if not self.date_from:
             self.date_from = today.replace(day=1).isoformat()
             self.date_to = today.isoformat()
@@ -189,15 +216,19 @@ class DetailState(SessionState):
                                                      email=email))
         except DomainError as exc:
             return None, rx.toast.error(self._msg(exc))
-        await self._reload(info)
+        await self._reload_reports(info)
         return rep, None
 
     @rx.event
-    async def export(self, fmt: str):
+    async def export(self, fmt: str, key: str = ""):
+        if self.exporting or not self._take_key(key):
+            return
         self.exporting = True
         yield
-        rep, problem = await self._make(str(fmt), None)
-        self.exporting = False
+        try:
+            rep, problem = await self._make(str(fmt), None)
+        finally:
+            self.exporting = False
         if problem is not None:
             yield problem
             return
@@ -205,9 +236,18 @@ class DetailState(SessionState):
 
     @rx.event
     async def send_email(self, form: dict):
-        email = str(form.get("email", "") or self.email)
+        if self.mailing or not self._take_key(form.get("key", "")):
+            return
+        email = str(form.get("email", "") or self.email).strip()
         fmt = str(form.get("fmt", "pdf") or "pdf")
-        rep, problem = await self._make(fmt if fmt in reports.FORMATS else "pdf", email)
+        self.mailing = True
+        yield
+        try:
+            rep, problem = await self._make(fmt if fmt in reports.FORMATS else "pdf", email)
+        finally:
+            self.mailing = False
         if problem is not None:
-            return problem
-        return rx.toast.success(f"{self.t['detail.email_sent']} {email}")
+            yield problem
+            return
+        yield rx.toast.success(f"{self.t['detail.email_sent']} {email}",
+                               style={"overflow-wrap": "anywhere", "word-break": "break-word"})

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import reflex as rx
 from sqlalchemy import select
 
-from mts_portal.core import auth, family, runtime
+from mts_portal.core import auth, cabinet, family, runtime
 from mts_portal.core.errors import DomainError
 from mts_portal.core.live import HUB
 from mts_portal.core.models import FamilyGroup, FamilyMember, Line
@@ -50,9 +50,14 @@ add({
     "family.invite": ("Пригласить", "Invite"),
     "family.invite_hint": ("Участнику придёт SMS: он соглашается ответом «Да» или в своём личном кабинете. "
                            "Вы платите 50 ₽ в месяц за участника.",
-                           "The member gets an SMS and agrees by replying «Да» or in their own account. "
+                           "The member gets an SMS and agrees by replying \"Yes\" or in their own account. "
                            "You pay 50 ₽ a month per member."),
+    "family.invite_q": ("Пригласить в «МЫ МТС»", "Invite to MY MTS"),
+    "family.invite_ok": ("Пригласить", "Invite"),
     "family.invited": ("Приглашение отправлено", "Invitation sent"),
+    "family.invite_cancelled": ("Приглашение отменено", "Invitation cancelled"),
+    "family.invite_dismissed": ("Приглашение убрано из списка", "Invitation dismissed"),
+    "family.declined": ("Приглашение отклонено", "Invitation declined"),
     "family.saved": ("Лимиты сохранены", "Limits saved"),
     "family.removed": ("Участник исключён", "Member removed"),
     "family.member_of": ("Вы в группе «МЫ МТС». Платит владелец:", "You are in a MY MTS group. Paid by:"),
@@ -110,6 +115,11 @@ class FamilyState(SessionState):
     members: list[MemberRow] = []
     invitations: list[dict[str, str]] = []
     invite_error: str = ""
+    invite_msisdn: str = ""  # the invite field (kept after an error: the owner corrects it, not retypes it)
+    invite_open: bool = False  # the confirmation with the member fee
+    invite_label: str = ""
+    invite_terms: str = ""
+    _invite_key: str = ""
     quota_open: bool = False
     quota_member: str = ""
     quota_label: str = ""
@@ -156,6 +166,7 @@ class FamilyState(SessionState):
         if info is None:
             return await self._gone()
         self.invite_error = ""
+        self.invite_open = False
         self.quota_open = False
         await self._reload(info)
         return FamilyState.watch
@@ -194,17 +205,52 @@ class FamilyState(SessionState):
         return rx.toast.success(self.t[ok_key]) if ok_key else None
 
     @rx.event
-    async def invite(self, form: dict):
+    def set_invite_msisdn(self, value: str):
+        self.invite_msisdn = str(value)[:32]
+
+    @rx.event
+    async def ask_invite(self, form: dict | None = None):
+        """The invite form was sent: a malformed number is answered at once; a good one opens the
+        confirmation that states the member fee (nothing is sent until it is confirmed)."""
         info = await self._session()
         if info is None:
             return await self._gone()
-        who = str(form.get("msisdn", ""))
+        who = str((form or {}).get("msisdn", "") or self.invite_msisdn)[:32]
+        self.invite_msisdn = who
+        try:
+            msisdn = await query(lambda s: cabinet.family_invite_precheck(s, info, info.selected_msisdn, who))
+        except DomainError as exc:
+            self.invite_error = self._msg(exc)
+            return
+        self.invite_error = ""
+        self.invite_label = auth.format_msisdn(msisdn)
+        self.invite_terms = cabinet.family_invite_terms(runtime.now()).text(self._lang())
+        self._invite_key = msisdn
+        self.invite_open = True
+
+    @rx.event
+    def set_invite_open(self, value: bool):
+        self.invite_open = bool(value)
+        if not self.invite_open:
+            self._invite_key = ""  # cancelled: nothing was sent
+
+    @rx.event
+    async def invite(self):
+        """Send the confirmed invitation, once (a double click's second confirm finds no number)."""
+        who, self._invite_key = self._invite_key, ""
+        self.invite_open = False
+        if not who:
+            return None
+        info = await self._session()
+        if info is None:
+            return await self._gone()
         try:
             await write(lambda s: family.invite(s, info, info.selected_msisdn, who, runtime.now()))
         except DomainError as exc:
             self.invite_error = self._msg(exc)
             return
         self.invite_error = ""
+        self.invite_msisdn = ""
         await self._reload(info)
         return rx.toast.success(self.t["family.invited"])
 
@@ -252,8 +298,10 @@ class FamilyState(SessionState):
 
     @rx.event
     async def cancel_invite(self, member_id: str):
+        m = next((m for m in self.members if m.id == str(member_id)), None)
+        ok = "family.invite_dismissed" if m is not None and m.status == "expired" else "family.invite_cancelled"
         return await self._do(lambda s, info: family.cancel_invite(s, info, info.selected_msisdn, member_id,
-                                                                   runtime.now()))
+                                                                   runtime.now()), ok)
 
     @rx.event
     async def accept(self, member_id: str):
@@ -261,7 +309,7 @@ class FamilyState(SessionState):
 
     @rx.event
     async def decline(self, member_id: str):
-        return await self._do(lambda s, info: family.decline(s, info, member_id, runtime.now()))
+        return await self._do(lambda s, info: family.decline(s, info, member_id, runtime.now()), "family.declined")
 
     @rx.event
     async def leave(self):

@@ -13,6 +13,7 @@ from mts_portal.core.errors import DomainError
 from mts_portal.core.models import MailMessage
 from mts_portal.core.money import format_rub
 from mts_portal.core.settings import get_settings
+from mts_portal.core.words import plural_category
 from mts_portal.i18n import add, tr
 from mts_portal.state.base import SessionState, UiState, in_thread, query, write
 
@@ -21,6 +22,7 @@ add({
     "notes.hint": ("Уведомления хранятся 3 дня.", "Notifications are kept for 3 days."),
     "notes.read_all": ("Отметить все прочитанными", "Mark all as read"),
     "notes.empty": ("Уведомлений нет", "No notifications"),
+    "notes.all_read": ("Все уведомления отмечены прочитанными", "All notifications are marked as read"),
     "notes.new": ("новое", "new"),
     "sms.title": ("Отправить SMS", "Send an SMS"),
     "sms.hint": ("SMS уходит с выбранного номера и оплачивается по тарифу: из пакета SMS, если он есть.",
@@ -33,6 +35,12 @@ add({
     "sms.blocked": ("SMS не отправлено: недостаточно средств или номер не активен",
                     "Not sent: not enough money or the number is not active"),
     "sms.chars": ("символов", "characters"),
+    "sms.at_limit": ("Это максимум для одного SMS.", "That is all one SMS holds."),
+    "sms.too_long": ("Текст длиннее одного SMS на {n}: с кириллицей в SMS помещается 70 символов, латиницей — 160. "
+                     "Сократите текст.",
+                     "The text is {n} longer than one SMS: it holds 70 characters with Cyrillic, 160 in Latin "
+                     "letters. Shorten it."),
+    "sms.limit_hint": ("Кириллица — до 70 символов, латиница — до 160.", "Cyrillic: up to 70 characters; Latin: 160."),
     "support.title": ("Поддержка", "Support"),
     "support.faq": ("Частые вопросы", "FAQ"),
     "support.search": ("Поиск по вопросам", "Search the FAQ"),
@@ -49,13 +57,17 @@ add({
     "support.shops": ("Салоны МТС", "MTS shops"),
     "support.city": ("Город", "City"),
     "support.no_shops": ("В этом городе салонов нет", "No shops in this city"),
+    "support.metro": ("м.", "metro"),
     "mail.title": ("Почта (демо)", "Mailbox (demo)"),
     "mail.hint": ("Письма, отправленные порталом на адрес. Только в демо-режиме.",
                   "Mail the portal sent to an address. Demo mode only."),
     "mail.show": ("Показать письма", "Show mail"),
     "mail.empty": ("Писем нет", "No mail"),
     "mail.attachment": ("Вложение", "Attachment"),
+    "mail.back": ("В личный кабинет", "Back to My MTS"),
 })
+
+SMS_MAX_INPUT = 1000  # what the text field keeps at most (the field itself stops at one SMS)
 
 
 class NotificationsState(SessionState):
@@ -93,13 +105,16 @@ class NotificationsState(SessionState):
         info = await self._session()
         if info is None:
             return await self._gone()
-        await write(lambda s: cabinet.mark_all_read(s, info, info.selected_msisdn, runtime.now()))
+        n = await write(lambda s: cabinet.mark_all_read(s, info, info.selected_msisdn, runtime.now()))
         await self._reload(info)
+        if n:
+            return rx.toast.success(self.t["notes.all_read"])
 
 
 class SmsState(SessionState):
     to: str = ""
     text: str = ""
+    length_note: str = ""
     error: str = ""
     result: str = ""
     _key: str = ""
@@ -108,12 +123,31 @@ class SmsState(SessionState):
     def limit(self) -> int:
         return cabinet.sms_limit(self.text)
 
+    @rx.var
+    def over(self) -> int:
+        """How many characters the text has beyond one SMS (a Latin text that got a Cyrillic letter)."""
+        return max(0, len(self.text) - cabinet.sms_limit(self.text))
+
+    def _note(self) -> None:
+        """What the counter says besides the figures: that the SMS is full, or how much is too long."""
+        lang, limit = self._lang(), cabinet.sms_limit(self.text)
+        over = len(self.text) - limit
+        if over > 0:
+            word = {"one": "символ", "few": "символа"}.get(plural_category(over, "ru"), "символов")
+            n = f"{over} {word}" if lang != "en" else f"{over} character{'s' if over != 1 else ''}"
+            self.length_note = tr("sms.too_long", lang).format(n=n)
+        elif self.text and len(self.text) == limit:
+            self.length_note = tr("sms.at_limit", lang)
+        else:
+            self.length_note = ""
+
     @rx.event
     async def load(self):
         info = await self._begin()
         if info is None:
             return await self._gone()
         self.error = self.result = ""
+        self._note()
 
     @rx.event
     def set_to(self, value: str):
@@ -121,7 +155,10 @@ class SmsState(SessionState):
 
     @rx.event
     def set_text(self, value: str):
-        self.text = str(value)[:200]
+        # the field stops typing at one SMS (max_length); nothing is cut here below a sane bound: a text
+        # that outgrew its SMS (a Cyrillic letter in a long Latin text) stays as typed and is shown as too long
+        self.text = str(value)[:SMS_MAX_INPUT]
+        self._note()
 
     @rx.event
     def prepare(self):
@@ -129,10 +166,15 @@ class SmsState(SessionState):
 
     @rx.event
     async def send(self):
+        """Send once per confirmation opened: the key is taken by the first confirm, so the second click
+        of a double click (it runs after the first, whose text is already cleared) does nothing."""
         info = await self._session()
         if info is None:
             return await self._gone()
-        to, text, key, lang = self.to, self.text, self._key or uuid.uuid4().hex, self._lang()
+        key, self._key = self._key, ""
+        if not key:
+            return None
+        to, text, lang = self.to, self.text, self._lang()
         try:
             sent = await in_thread(lambda: cabinet.send_sms(runtime.engine(), info, to, text, runtime.now(), key))
         except DomainError as exc:
@@ -147,6 +189,7 @@ class SmsState(SessionState):
         if sent.status == "rated":
             self.result = f"{tr('sms.sent', lang)}: {format_rub(sent.charged_kopecks, lang)}"
             self.text = ""
+            self.length_note = ""
             return rx.toast.success(self.result)
 
 
@@ -165,7 +208,9 @@ class SupportState(SessionState):
                     for f, _ in support.search(self.query_text)]
 
     def _shops(self) -> None:
-        self.shop_rows = [{"address": a, "hours": h, "metro": m} for a, h, m in support.shops(self.city)]
+        lang = self._lang()
+        self.shop_rows = [{"address": sh.address(lang), "hours": sh.hours, "metro": sh.metro(lang)}
+                          for sh in support.shops(self.city)]
 
     @rx.event
     async def load(self):
@@ -174,7 +219,7 @@ class SupportState(SessionState):
             return await self._gone()
         self._faq()
         self._shops()
-        if not self.chat:
+        if len(self.chat) <= 1:  # nothing asked yet: the greeting in the current language
             self.chat = [{"who": "bot", "text": tr("support.chat_hint", self._lang())}]
 
     @rx.event

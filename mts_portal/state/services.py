@@ -12,9 +12,9 @@ from mts_portal.core.catalog import POPULAR_COUNTRIES, default_catalog
 from mts_portal.core.clock import fmt_date, fmt_datetime
 from mts_portal.core.errors import DomainError
 from mts_portal.core.models import Subscription
-from mts_portal.core.money import format_rub
-from mts_portal.core.words import pick
-from mts_portal.i18n import add, tr
+from mts_portal.core.money import MINUS, format_rub
+from mts_portal.core.words import country, pick
+from mts_portal.i18n import add, count_text, plural, tr
 from mts_portal.state.base import SessionState, query, write
 from mts_portal.state.views import BucketRow, bucket_rows
 
@@ -45,6 +45,12 @@ add({
                             "Pause the service for a while (a holiday, say). Monthly fees still apply."),
     "services.block_q": ("Заблокировать номер?", "Block the number?"),
     "services.unblock_q": ("Разблокировать номер?", "Unblock the number?"),
+    "services.unblock_hint": ("Связь на номере снова заработает сразу после разблокировки.",
+                              "The number works again as soon as it is unblocked."),
+    "services.blocked_ok": ("Номер заблокирован: связь приостановлена до разблокировки",
+                            "Number blocked: service paused until you unblock it"),
+    "services.unblocked_ok": ("Номер разблокирован: связь снова доступна", "Number unblocked: service is back"),
+    "services.is_blocked": ("Номер заблокирован по вашему заявлению", "The number is blocked at your request"),
     "internet.title": ("Интернет", "Internet"),
     "internet.remaining": ("Остаток трафика", "Data left"),
     "internet.none": ("Пакетов интернета нет: интернет оплачивается по тарифу.",
@@ -57,6 +63,10 @@ add({
     "roaming.hint": ("Подключите опцию до поездки: тарификация учтёт её со следующего звонка, SMS или сессии.",
                      "Turn an option on before a trip: rating uses it from the very next call, SMS or session."),
     "roaming.on": ("Подключено", "On"),
+    "roaming.on_q": ("Подключить", "Turn on"),
+    "roaming.off_q": ("Отключить", "Turn off"),
+    "roaming.confirm_on": ("Подключить", "Turn on"),
+    "roaming.confirm_off": ("Отключить", "Turn off"),
     "roaming.popular": ("30 популярных стран (350 ₽/сутки)", "30 popular countries (350 ₽ a day)"),
     "roaming.rates": ("Без опций: за границей звонки 49 ₽/мин, SMS 19 ₽, интернет 150 ₽/МБ; по России исходящие "
                       "5 ₽/мин, входящие 3 ₽/мин.",
@@ -64,6 +74,7 @@ add({
                       "incoming 3 ₽/min."),
     "bonus.title": ("МТС Бонус", "MTS Bonus"),
     "bonus.points": ("баллов", "points"),
+    "bonus.missing": ("Нужно ещё {n}", "You need {n} more"),
     "bonus.hint": ("1 балл за каждые полные 5 ₽ списаний, включая абонентскую плату.",
                    "1 point for every full 5 ₽ charged, fees included."),
     "bonus.catalogue": ("Обменять баллы", "Spend points"),
@@ -111,6 +122,20 @@ def product_rows(session, info, now, lang: str, categories: tuple[str, ...]) -> 
     return rows
 
 
+POINTS_RU = ("балл", "балла", "баллов")
+POINTS_EN = ("point", "points")
+
+
+def points_text(n: int, lang: str) -> str:
+    """'1 балл', '294 балла', '950 баллов' / '1 point', '950 points'."""
+    return count_text(n, lang, POINTS_RU, POINTS_EN)
+
+
+def signed_points(n: int) -> str:
+    """History amounts signed like money: '+40', '−150' (a minus sign, not a hyphen)."""
+    return f"+{n}" if n > 0 else (f"{MINUS}{-n}" if n < 0 else "0")
+
+
 class ProductsMixin(rx.State, mixin=True):
     """Shared by the pages that connect and disconnect products (each page gets its own copy)."""
 
@@ -142,16 +167,20 @@ class ProductsMixin(rx.State, mixin=True):
 
     @rx.event
     def prepare(self, code: str):
-        """Opening a confirmation starts one purchase: a double click inside it buys once."""
+        """Opening a confirmation starts one request: a double click inside it acts once."""
         self._buy_key = uuid.uuid4().hex
 
     async def _spend(self, fn, ok: str | None = None):
-        """Run a paid action with the key of the confirmation that was opened; a repeat of the same
-        request (a double click) is silently the same result."""
+        """Run the action of the confirmation that was opened, once. Its key is taken by the first
+        confirm: a second click of a double click (queued behind the first, so it runs after it) finds
+        no key and does nothing — no second toast, no contradictory error. A repeat that still reaches
+        the core with the same key (duplicate_request) is silently the same result."""
         info = await self._session()
         if info is None:
             return await self._gone()
-        key = self._buy_key or uuid.uuid4().hex
+        key, self._buy_key = self._buy_key, ""
+        if not key:
+            return None
         try:
             res = await write(lambda s: fn(s, info, key))
         except DomainError as exc:
@@ -160,7 +189,9 @@ class ProductsMixin(rx.State, mixin=True):
                 return None
             return rx.toast.error(self._msg(exc))
         await self._reload(info)
-        return rx.toast.success(ok or (res.message_en if self._lang() == "en" else res.message_ru))
+        if ok is None:
+            ok = res.message_en if self._lang() == "en" else res.message_ru
+        return rx.toast.success(ok)
 
     @rx.event
     async def connect(self, code: str):
@@ -169,21 +200,8 @@ class ProductsMixin(rx.State, mixin=True):
 
     @rx.event
     async def disconnect(self, code: str):
-        info = await self._session()
-        if info is None:
-            return await self._gone()
-        try:
-            res = await write(lambda s: cabinet.disconnect(s, info, info.selected_msisdn, str(code), runtime.now()))
-        except DomainError as exc:
-            return rx.toast.error(self._msg(exc))
-        await self._reload(info)
-        return rx.toast.success(res.message_en if self._lang() == "en" else res.message_ru)
-
-    @rx.event
-    async def toggle(self, code: str, on: bool):
-        if on:
-            return await self.connect(code)
-        return await self.disconnect(code)
+        return await self._spend(lambda s, info, key: cabinet.disconnect(s, info, info.selected_msisdn, str(code),
+                                                                         runtime.now()))
 
 
 class ServicesState(ProductsMixin, SessionState):
@@ -191,14 +209,10 @@ class ServicesState(ProductsMixin, SessionState):
 
     @rx.event
     async def set_block(self, blocked: bool):
-        info = await self._session()
-        if info is None:
-            return await self._gone()
-        try:
-            await write(lambda s: cabinet.voluntary_block(s, info, info.selected_msisdn, bool(blocked), runtime.now()))
-        except DomainError as exc:
-            return rx.toast.error(self._msg(exc))
-        await self._reload(info)
+        blocked = bool(blocked)
+        ok = self.t["services.blocked_ok" if blocked else "services.unblocked_ok"]
+        return await self._spend(lambda s, info, key: cabinet.voluntary_block(s, info, info.selected_msisdn, blocked,
+                                                                              runtime.now()), ok)
 
 
 class InternetState(ProductsMixin, SessionState):
@@ -213,12 +227,54 @@ class InternetState(ProductsMixin, SessionState):
 
 
 class RoamingState(ProductsMixin, SessionState):
+    """Every toggle asks first: the dialog states the option's price and when it is charged (or, to
+    turn it off, what calls cost without it); cancelling changes nothing (the switch follows the store)."""
+
     _categories: tuple = ("roaming",)
     popular: str = ", ".join(sorted(POPULAR_COUNTRIES))
+    ask_open: bool = False
+    ask_code: str = ""
+    ask_on: bool = True
+    ask_name: str = ""
+    ask_terms: str = ""
+    ask_cost: str = ""
+
+    async def _reload(self, info) -> None:
+        await ProductsMixin._reload(self, info)
+        lang = self._lang()
+        self.popular = ", ".join(sorted(country(c, lang) for c in POPULAR_COUNTRIES))  # by name, A to Z
+
+    @rx.event
+    def ask_toggle(self, code: str, on: bool):
+        """The switch was flipped: ask before anything changes."""
+        row = next((p for p in self.products if p["code"] == str(code)), None)
+        if row is None:
+            return
+        lang = self._lang()
+        self.ask_code, self.ask_on, self.ask_name = row["code"], bool(on), row["name"]
+        self.ask_terms = cabinet.option_terms(row["code"], bool(on)).text(lang)
+        self.ask_cost = row["cost_now"] if on else ""
+        self._buy_key = uuid.uuid4().hex
+        self.ask_open = True
+
+    @rx.event
+    def set_ask_open(self, value: bool):
+        self.ask_open = bool(value)
+        if not self.ask_open:
+            self._buy_key = ""  # cancelled: the confirm of this question can no longer act
+
+    @rx.event
+    async def confirm_toggle(self):
+        self.ask_open = False
+        if self.ask_on:
+            return await self.connect(self.ask_code)
+        return await self.disconnect(self.ask_code)
 
 
 class BonusState(ProductsMixin, SessionState):
     points: int = 0
+    points_word: str = ""
+    loaded: bool = False
     offers: list[dict[str, str]] = []
     history: list[dict[str, str]] = []
 
@@ -230,11 +286,20 @@ class BonusState(ProductsMixin, SessionState):
             return line.bonus_points, bonus.history(s, info, line.msisdn)
 
         self.points, hist = await query(fn)
-        self.offers = [{"code": o.code, "name": o.name_en if lang == "en" else o.name_ru, "points": str(o.points),
-                        "what": o.what_en if lang == "en" else o.what_ru,
-                        "affordable": "1" if self.points >= o.points else "0"} for o in bonus.offers()]
-        self.history = [{"id": str(h.id), "when": fmt_datetime(h.created_at), "points": f"{h.points:+d}",
-                         "what": pick(h.description, h.description_en, lang), "earned": "1" if h.points > 0 else "0"} for h in hist]
+        self.points_word = (POINTS_EN[0] if self.points == 1 else POINTS_EN[1]) if lang == "en" else \
+            plural(self.points, *POINTS_RU)
+        self.offers = [{
+            "code": o.code, "name": o.name_en if lang == "en" else o.name_ru, "points": points_text(o.points, lang),
+            "what": o.what_en if lang == "en" else o.what_ru,
+            "affordable": "1" if self.points >= o.points else "0",
+            # a disabled exchange says why: how many points are still missing
+            "missing": "" if self.points >= o.points else
+            tr("bonus.missing", lang).format(n=points_text(o.points - self.points, lang)),
+        } for o in bonus.offers()]
+        self.history = [{"id": str(h.id), "when": fmt_datetime(h.created_at), "points": signed_points(h.points),
+                         "what": pick(h.description, h.description_en, lang), "earned": "1" if h.points > 0 else "0"}
+                        for h in hist]
+        self.loaded = True
 
     @rx.event
     async def exchange(self, code: str):

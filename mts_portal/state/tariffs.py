@@ -7,11 +7,11 @@ import uuid
 
 import reflex as rx
 
-from mts_portal.core import advisor, billing, cabinet, runtime
+from mts_portal.core import advisor, billing, cabinet, family, runtime
 from mts_portal.core.catalog import default_catalog
 from mts_portal.core.errors import DomainError
 from mts_portal.core.money import format_amount, format_data, format_rub
-from mts_portal.i18n import add, tr
+from mts_portal.i18n import add, count_text, tr
 from mts_portal.state.base import SessionState, query, write
 
 add({
@@ -30,8 +30,23 @@ add({
     "tariffs.switch": ("Перейти", "Switch"),
     "tariffs.is_current": ("Ваш тариф", "Current"),
     "tariffs.preview": ("Переход на тариф", "Switching to"),
-    "tariffs.preview_fee": ("Спишется сейчас (за оставшиеся дни месяца)", "Charged now (for the rest of the month)"),
-    "tariffs.preview_days": ("дней из", "days of"),
+    "tariffs.preview_fee": ("Спишется сейчас", "Charged now"),
+    "tariffs.preview_for_rest": ("абонентская плата «{name}» за {days} из {whole} до конца месяца",
+                                 "the {name} monthly fee for {days} of {whole}, to the end of the month"),
+    "tariffs.preview_for_whole": ("абонентская плата «{name}» за весь месяц ({days} из {whole}): сегодня первый "
+                                  "день расчётного периода",
+                                  "the {name} monthly fee for the whole month ({days} of {whole}): today is the "
+                                  "period's first day"),
+    "tariffs.preview_free": ("ничего: у тарифа «{name}» нет абонентской платы", "nothing: {name} has no monthly fee"),
+    "tariffs.preview_no_refund": ("Уже списанная в этом месяце абонентская плата ({paid}) не возвращается.",
+                                  "The monthly fee already charged this month ({paid}) is not refunded."),
+    "tariffs.preview_nothing_paid": ("За текущий тариф в этом месяце абонентская плата не списывалась — "
+                                     "возвращать нечего.",
+                                     "No monthly fee was charged for the current tariff this month: "
+                                     "nothing to refund."),
+    "tariffs.preview_next": ("Дальше — {fee} в начале каждого месяца.", "Then {fee} at the start of each month."),
+    "tariffs.preview_invites": ("Неподтверждённые приглашения в «МЫ МТС» будут отменены: {n}.",
+                                "Pending MY MTS invitations will be cancelled: {n}."),
     "tariffs.preview_bundles": ("Пакеты до конца месяца", "Bundles to the end of the month"),
     "tariffs.preview_balance": ("Баланс после перехода", "Balance after the switch"),
     "tariffs.preview_ends": ("Остатки пакетов текущего тарифа сгорят; купленные пакеты интернета сохранятся.",
@@ -40,13 +55,17 @@ add({
                                "Not enough money to switch: top up first."),
     "tariffs.confirm": ("Перейти на тариф", "Switch tariff"),
     "tariffs.switched": ("Тариф изменён", "Tariff changed"),
+    "tariffs.switch_blocked": ("Смена тарифа недоступна", "Switching is not available"),
+    "tariffs.share": ("ваша доля", "your share"),
+    "tariffs.from_pool": ("общий пакет, осталось {left}", "shared bundle, {left} left"),
+    "tariffs.paid_by_owner": ("платит владелец группы", "paid by the group's owner"),
     "advisor.title": ("Подбор тарифа", "Tariff advisor"),
     "advisor.hint": ("Пересчитаем ваши звонки, SMS и интернет за последние 30 дней по каждому тарифу — тем же "
                      "движком тарификации, что и на самом деле.",
                      "We re-rate your calls, SMS and data of the last 30 days under each tariff — with the same "
                      "rating engine as for real."),
     "advisor.run": ("Подобрать", "Find the best"),
-    "advisor.records": ("событий за 30 дней", "events in 30 days"),
+    "advisor.in_30_days": ("за 30 дней", "in 30 days"),
     "advisor.total": ("Итого за 30 дней", "Total for 30 days"),
     "advisor.usage": ("сверх пакетов", "over bundles"),
     "advisor.best": ("Выгоднее всего", "Cheapest"),
@@ -70,11 +89,34 @@ def _tariff_row(t, current: str, lang: str) -> dict[str, str]:
     }
 
 
+EMPTY_TARIFF = {k: "" for k in ("code", "name", "fee", "minutes", "sms", "data", "rate_min", "rate_sms", "rate_mb",
+                                 "description", "current")}
+EMPTY_PREVIEW = {k: "" for k in ("code", "name", "title", "fee", "charge_for", "refund", "next", "invites", "bundles",
+                                 "balance_after")}
+KIND_KEY = {"voice": "minutes", "sms": "sms", "data": "data"}
+
+
+def _member_figures(session, info, msisdn: str, now, lang: str) -> dict[str, str]:
+    """A family member's minutes, SMS and data: their quota (their share of the owner's bundle), or
+    what is left of the shared bundle when they have no quota."""
+    v = family.view(session, info, msisdn, now)
+    out = {}
+    for m in v.members[:1]:
+        for sh in m.shares:
+            if sh.quota is not None:
+                out[KIND_KEY[sh.kind]] = f"{format_amount(sh.quota, sh.unit, lang)} · {tr('tariffs.share', lang)}"
+            else:
+                out[KIND_KEY[sh.kind]] = tr("tariffs.from_pool", lang).format(
+                    left=format_amount(sh.remaining, sh.unit, lang))
+    return out
+
+
 class TariffsState(SessionState):
-    current: dict[str, str] = {}
+    current: dict[str, str] = dict(EMPTY_TARIFF)
     catalogue: list[dict[str, str]] = []
+    switch_block: str = ""  # why this line cannot switch (a family member, an owner with members), or ""
     preview_open: bool = False
-    preview: dict[str, str] = {}
+    preview: dict[str, str] = dict(EMPTY_PREVIEW)
     preview_affordable: bool = False
     preview_error: str = ""
     advice: list[dict[str, str]] = []
@@ -84,13 +126,25 @@ class TariffsState(SessionState):
     _switch_key: str = ""
 
     async def _reload(self, info) -> None:
-        lang = self._lang()
-        line = await query(lambda s: cabinet.selected_line(s, info))
+        lang, now = self._lang(), runtime.now()
         cat = default_catalog()
-        tariffs = sorted((t for t in cat.tariffs.values() if t.public or t.code == line.tariff_code),
-                         key=lambda t: t.sort)
-        self.catalogue = [_tariff_row(t, line.tariff_code, lang) for t in tariffs if t.public]
-        self.current = _tariff_row(cat.tariffs[line.tariff_code], line.tariff_code, lang)
+
+        def fn(s):
+            line = cabinet.selected_line(s, info)
+            block = cabinet.tariff_switch_block(s, line)
+            member = _member_figures(s, info, line.msisdn, now, lang) if cat.tariffs[line.tariff_code].family_member \
+                else {}
+            return line.tariff_code, block, member
+
+        code, block, member = await query(fn)
+        tariffs = sorted((t for t in cat.tariffs.values() if t.public), key=lambda t: t.sort)
+        self.catalogue = [_tariff_row(t, code, lang) for t in tariffs]
+        current = _tariff_row(cat.tariffs[code], code, lang)
+        if cat.tariffs[code].family_member:
+            current.update(member)
+            current["fee"] = f"{current['fee']} · {tr('tariffs.paid_by_owner', lang)}"
+        self.current = current
+        self.switch_block = block.text(lang) if block is not None else ""
 
     @rx.event
     async def load(self):
@@ -109,15 +163,30 @@ class TariffsState(SessionState):
             return await self._gone()
         lang, now = self._lang(), runtime.now()
         self.preview_error = ""
+        if self.switch_block:
+            return rx.toast.error(self.switch_block)
         try:
-            p = await query(lambda s: billing.preview_tariff_switch(
-                session=s, line=cabinet.selected_line(s, info), new_code=str(code), now=now))
+            terms = await query(lambda s: cabinet.switch_terms(s, info, info.selected_msisdn, str(code), now))
         except DomainError as exc:
             return rx.toast.error(self._msg(exc))
+        p = terms.preview
         t = default_catalog().tariffs[p.to_tariff]
+        days = count_text(p.remaining_days, lang, ("день", "дня", "дней"), ("day", "days"))
+        if not t.fee_kopecks:
+            charge_for = tr("tariffs.preview_free", lang).format(name=t.name(lang))
+        else:
+            charge_for = tr("tariffs.preview_for_whole" if terms.whole_period else "tariffs.preview_for_rest",
+                            lang).format(name=t.name(lang), days=days, whole=p.period_days)
+        refund = tr("tariffs.preview_no_refund", lang).format(paid=format_rub(terms.paid_this_period_kopecks, lang)) \
+            if terms.paid_this_period_kopecks else tr("tariffs.preview_nothing_paid", lang)
         self.preview = {
             "code": p.to_tariff, "name": t.name(lang), "fee": format_rub(p.fee_kopecks, lang),
-            "days": f"{p.remaining_days} {tr('tariffs.preview_days', lang)} {p.period_days}",
+            "title": f"{tr('tariffs.preview', lang)} " + (t.name(lang) if lang == "en" else f"«{t.name(lang)}»"),
+            "charge_for": charge_for, "refund": refund,
+            "next": tr("tariffs.preview_next", lang).format(fee=format_rub(t.fee_kopecks, lang)) if t.fee_kopecks
+            else "",
+            "invites": tr("tariffs.preview_invites", lang).format(n=terms.pending_invitations)
+            if terms.pending_invitations else "",
             "bundles": ", ".join(x for x in (
                 format_amount(p.bundles["voice"], "min", lang) if p.bundles["voice"] else "",
                 format_amount(p.bundles["sms"], "sms", lang) if p.bundles["sms"] else "",
@@ -142,6 +211,9 @@ class TariffsState(SessionState):
         if info is None:
             return await self._gone()
         code, key = self.preview.get("code", ""), self._switch_key
+        if not key:
+            return None  # the second click of a double click: the first has switched (or answered)
+        self._switch_key = ""
 
         def fn(s):
             line = cabinet.line_for_update(s, info, info.selected_msisdn)
@@ -150,7 +222,10 @@ class TariffsState(SessionState):
         try:
             await write(fn)
         except DomainError as exc:
+            if exc.code == "duplicate_request":
+                return None
             self.preview_error = self._msg(exc)
+            self._switch_key = key  # the question stays open: it may be confirmed again (same key)
             return
         self.preview_open = False
         await self._reload(info)
@@ -184,5 +259,6 @@ class TariffsState(SessionState):
         else:
             self.advice_summary = tr("advisor.would_save", lang).format(
                 name=best.name_en if lang == "en" else best.name_ru, amount=format_rub(best.saving_kopecks, lang))
-        self.advice_records = f"{advice.records} {tr('advisor.records', lang)}"
+        self.advice_records = count_text(advice.records, lang, ("событие", "события", "событий"),
+                                         ("event", "events")) + " " + tr("advisor.in_30_days", lang)
         self.advising = False

@@ -30,10 +30,12 @@ def test_owner_and_member_in_two_browsers(portal, browser):
     LoginPage(pm, portal.url).login_with_code(member)
     fo, fm = FamilyPage(po, portal.url).open(), FamilyPage(pm, portal.url)
 
-    fo.invite(owner)
+    fo.ask_invite(owner)  # refused before any fee is asked
     expect(fo.invite_error()).to_contain_text("самого себя")
-    fo.invite("79031234567")
+    expect(fo.invite_dialog()).to_have_count(0)
+    fo.ask_invite("79031234567")
     expect(fo.invite_error()).to_contain_text("другого оператора")
+    expect(po.locator("#invite-msisdn")).to_have_value("79031234567")  # the field keeps what was typed
     fm.open()  # the invitee's page is open before the invitation: it appears live
     fo.invite(member)
     expect(fo.member(member)).to_contain_text("ждём согласия")
@@ -65,6 +67,78 @@ def test_owner_and_member_in_two_browsers(portal, browser):
     assert portal.summary(member)["tariff"] == "minimum"
     ctx_owner.close()
     ctx_member.close()
+
+
+def test_an_invitation_states_the_fee_first_and_cancelling_changes_nothing(portal, browser):
+    from mts_portal.core.clock import period_of, prorate_up
+    from mts_portal.core.money import format_rub
+    from mts_portal.i18n import count_text
+
+    owner = portal.line("my_mts", balance_kopecks=1_500_000)
+    invitee = portal.line("smart", balance_kopecks=50_000)
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, locale="ru-RU")
+    page = ctx.new_page()
+    LoginPage(page, portal.url).login_with_code(owner)
+    family = FamilyPage(page, portal.url).open()
+    expect(page.locator("#invite-hint")).to_contain_text("50 ₽ в месяц")
+    family.ask_invite(invitee)
+    now = portal.now()
+    p = period_of(now)
+    days = p.remaining_days(now)
+    today = prorate_up(5_000, days, p.days)
+    dialog = family.invite_dialog()
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("50,00\u00a0₽ в месяц")
+    expect(dialog).to_contain_text(f"{format_rub(today)} за {count_text(days, 'ru', ('день', 'дня', 'дней'), ('day', 'days'))}"
+                                   f" из {p.days}")
+    expect(dialog).to_contain_text("Плата спишется, когда участник примет приглашение")
+    page.locator("#confirm-cancel").click()  # cancelled: nothing was sent
+    expect(dialog).to_be_hidden()
+    expect(family.member(invitee)).to_have_count(0)
+    with sqlite3.connect(portal.db_path) as db:
+        assert db.execute("SELECT count(*) FROM family_members WHERE line_id = (SELECT id FROM lines WHERE msisdn = ?)",
+                          (invitee,)).fetchone()[0] == 0
+    family.invite(invitee, double_click=True)  # confirmed (twice): one invitation, no «уже приглашён»
+    expect(family.member(invitee)).to_contain_text("ждём согласия")
+    expect(family.toasts("success").filter(has_text="Приглашение отправлено")).to_have_count(1)
+    page.wait_for_timeout(1000)
+    expect(family.toasts("error")).to_have_count(0)
+    expect(page.locator("#invite-msisdn")).to_have_value("")
+    # the member card's number stays on one line on the phone
+    rects = page.locator(f"#member-{invitee} .rt-Text").first.evaluate("e => e.getClientRects().length")
+    assert rects == 1
+    family.cancel_invitation(invitee)  # the owner is told it is done
+    expect(family.toasts("success").filter(has_text="Приглашение отменено")).to_have_count(1)
+    expect(family.member(invitee)).to_have_count(0)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # in English the hint asks for "Yes", not «Да»
+    page.locator("#lang-toggle").click()
+    family.open()
+    expect(page.locator("#invite-hint")).to_contain_text('replying "Yes"')
+    expect(page.locator("body")).not_to_contain_text("«Да»")
+    family.ask_invite(invitee)
+    expect(family.invite_dialog()).to_contain_text("50.00\u00a0₽ a month")
+    page.locator("#confirm-cancel").click()
+    ctx.close()
+
+
+def test_the_invitees_card_keeps_the_number_whole(portal, phone_context):
+    owner = portal.line("my_mts", balance_kopecks=1_500_000)
+    invitee = portal.line("smart", balance_kopecks=50_000)
+    po = phone_context.new_page()
+    LoginPage(po, portal.url).login_with_code(owner)
+    FamilyPage(po, portal.url).open().invite(invitee)
+    expect(FamilyPage(po, portal.url).member(invitee)).to_be_visible()
+    ctx = phone_context.browser.new_context(viewport={"width": 320, "height": 700}, locale="ru-RU")
+    page = ctx.new_page()
+    LoginPage(page, portal.url).login_with_code(invitee)
+    family = FamilyPage(page, portal.url).open()
+    number = page.locator(".invitation .invite-owner").first
+    expect(number).to_have_text(f"+7 {owner[1:4]} {owner[4:7]}-{owner[7:9]}-{owner[9:]}")
+    assert number.evaluate("e => e.getClientRects().length") == 1  # «+7 912 606-49-» never breaks
+    page.locator(".invitation button").nth(1).click()  # «Отклонить»
+    expect(family.toasts("success").filter(has_text="Приглашение отклонено")).to_have_count(1)
+    ctx.close()
 
 
 def test_join_by_replying_yes_from_the_demo_phone(portal, desktop_context):

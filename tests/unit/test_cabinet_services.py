@@ -71,6 +71,33 @@ def test_bonus_exchange(world):
     assert hist[0].points == -150 and hist[0].reason == "exchange"
 
 
+def test_a_repeated_bonus_exchange_spends_once(world):
+    """A double click sends the same request key twice: the repeat is a duplicate_request, not
+    «Недостаточно баллов» or a second exchange."""
+    store, info = world
+
+    def grant(s):
+        line = s.get(cabinet.Line, line_state(store, A).id)
+        s.add(BonusEntry(line_id=line.id, points=1000, reason="earned", description="test", created_at=T0))
+        line.bonus_points += 1000
+        s.add(line)
+        cabinet.billing.touch(s, line, T0)
+
+    transact(store, grant)
+    points = line_state(store, A).bonus_points
+    transact(store, lambda s: bonus.exchange(s, info, A, "goodok", T0, request_key="k-1"))
+    with pytest.raises(Conflict) as err:
+        transact(store, lambda s: bonus.exchange(s, info, A, "goodok", T0, request_key="k-1"))
+    assert err.value.code == "duplicate_request"
+    assert line_state(store, A).bonus_points == points - 100
+    transact(store, lambda s: bonus.exchange(s, info, A, "internet_1gb", T0, request_key="k-2"))
+    with pytest.raises(Conflict) as err:
+        transact(store, lambda s: bonus.exchange(s, info, A, "internet_1gb", T0, request_key="k-2"))
+    assert err.value.code == "duplicate_request"
+    assert line_state(store, A).bonus_points == points - 250
+    assert read(store, lambda s: cabinet.billing.check_invariants(session=s)) == []
+
+
 def test_points_prepay_the_daily_fee_of_zero_without_borders(world):
     store, info = world
     transact(store, lambda s: s.add(BonusEntry(line_id=line_state(store, A).id, points=1000, reason="earned",
@@ -109,8 +136,14 @@ def test_csv_export_equals_the_store(world):
     assert len(body) == len(records) == rep.rows == 9
     charged = sum(int(r[7].replace("\u00a0₽", "").replace(",", "").replace("\u00a0", "")) for r in body)
     assert charged == sum(r.charged_kopecks for r in records) == 1900
-    assert rows[-1][0] == "Итого" and rows[-1][1] == "9"
     assert any("из пакета минут" in r[8] and "округление" in r[8] for r in body)
+    # the totals row lines up with the header: money under «Списано», units under «Длительность/объём»
+    header, total = rows[1], rows[-1]
+    assert len(total) == len(header) == 9
+    assert header[reports.CHARGED_COL] == "Списано" and total[reports.CHARGED_COL] == "19,00\u00a0₽"
+    assert header[reports.AMOUNT_COL] == "Длительность/объём"
+    assert total[reports.AMOUNT_COL] == "10\u00a0мин · 1\u00a0SMS · 60\u00a0КБ"
+    assert total[0] == "Итого" and total[1] == "9\u00a0записей" and total[2:4] == ["", ""] and total[8] == ""
 
 
 def test_pdf_and_html_exports(world):
@@ -122,6 +155,81 @@ def test_pdf_and_html_exports(world):
     page = transact(store, lambda s: reports.make(s, info, A, "html", T0 - timedelta(days=1), T0, "data", "en", T0))
     html = page.path.read_text()
     assert html.count("<tr>") == 1 + 3 and "Internet" in html
+    assert html.count("<tr class='total'>") == 1 and "3\u00a0records" in html
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_pdf_header_words_are_never_split(world, lang):
+    """Every header word is whole in the PDF's text (fpdf2 splits a word wider than its column)."""
+    from fpdf import FPDF
+
+    store, info = world
+    _usage(store)
+    pdf = transact(store, lambda s: reports.make(s, info, A, "pdf", T0 - timedelta(days=1), T0, None, lang, T0))
+    words = set(PdfReader(pdf.path).pages[0].extract_text().split())
+    for header in reports.HEADER[lang]:
+        for word in header.replace("/", "/ ").split():
+            assert word in words, (word, sorted(words)[:40])
+    assert ("Турция" if lang == "ru" else "Türkiye") in words  # a cell's word is not split either
+    probe = FPDF(orientation="L", unit="mm", format="A4")
+    probe.add_font("DejaVu", "", str(reports.FONTS / "DejaVuSans.ttf"))
+    probe.add_font("DejaVu", "B", str(reports.FONTS / "DejaVuSans-Bold.ttf"))
+    probe.add_page()
+    widths = reports.pdf_widths(probe, reports.HEADER[lang])
+    assert abs(sum(widths) - probe.epw) < 0.01 and widths[-1] > 100  # the explanation keeps most of the page
+    probe.set_font("DejaVu", "", 7)
+    assert probe.get_string_width("+7 999 999-99-99") + 2 * reports.PDF_PAD <= widths[3]  # a number on one line
+
+
+def test_export_file_names_carry_the_moscow_dates_of_the_period(world):
+    """A period starts at 00:00 Moscow time (21:00 UTC the day before): the name has the Moscow days,
+    the first and the last, for downloads and mail attachments alike."""
+    from mts_portal.core.clock import period_of
+
+    store, info = world
+    p = period_of(T0)  # November 2026: 31.10 21:00 UTC — 30.11 21:00 UTC
+    assert reports.filename(A, "csv", p.start, p.end) == f"detail_{A}_20261101-20261130.csv"
+    rep = transact(store, lambda s: reports.make(s, info, A, "pdf", p.start, p.end, None, "ru", T0,
+                                                 email="anna@example.com"))
+    assert rep.filename == f"detail_{A}_20261101-20261130.pdf"
+    assert read(store, lambda s: reports.get(s, info, rep.report_id, T0)).filename == rep.filename
+    mail = read(store, lambda s: s.exec(select(MailMessage)).scalars().one())
+    assert mail.attachment_name == rep.filename
+
+
+def test_an_english_report_has_no_russian_left(world):
+    """Every cell of an English export is English: the explanation's units ('2 min × 5.00 ₽'), the
+    daily fee's date as on screen, countries by name."""
+    import re
+
+    store, info = world
+    transact(store, lambda s: cabinet.connect(s, info, A, "zabugorishche", T0 - timedelta(hours=5)))
+    charging.ingest(store, [ev(A, "voice", T0 - timedelta(hours=2), duration_s=120, zone="russia"),
+                            ev(A, "sms", T0 - timedelta(hours=1), zone="TR")], now=T0)
+    rep = transact(store, lambda s: reports.make(s, info, A, "csv", T0 - timedelta(days=1), T0, None, "en", T0))
+    rows = list(csv.reader(io.StringIO(rep.path.read_text(encoding="utf-8-sig")), delimiter=";"))
+    cyrillic = [c for r in rows[1:] for c in r if re.search("[а-яёА-ЯЁ]", c)]
+    assert cyrillic == []
+    text = " ".join(c for r in rows for c in r)
+    assert "2 min × 5.00" in text.replace("\u00a0", " ") and "Türkiye" in text
+    assert "for 22.11.2026" in text  # the daily fee's day, not '2026-11-22'
+
+
+def test_records_are_counted_in_words(world):
+    assert [reports.records_text(n, "ru") for n in (1, 3, 5, 21, 174, 1496)] == [
+        "1\u00a0запись", "3\u00a0записи", "5\u00a0записей", "21\u00a0запись", "174\u00a0записи",
+        "1\u00a0496\u00a0записей"]
+    assert [reports.records_text(n, "en") for n in (1, 2, 1496)] == ["1\u00a0record", "2\u00a0records",
+                                                                     "1,496\u00a0records"]
+
+
+def test_an_order_in_english_is_mailed_in_english(world):
+    store, info = world
+    _usage(store)
+    transact(store, lambda s: reports.make(s, info, A, "csv", T0 - timedelta(days=1), T0, None, "en", T0,
+                                           email="anna@example.com"))
+    mail = read(store, lambda s: s.exec(select(MailMessage)).scalars().one())
+    assert mail.subject.startswith("Detail +7") and "9\u00a0records" in mail.body and "Детализация" not in mail.body
 
 
 def test_order_to_email_kept_three_days(world):
@@ -252,3 +360,30 @@ def test_support_search_chat_and_callback(world):
     assert req.phone == A
     assert support.shops("Москва") and support.shops("moscow") == support.shops("Москва")
     assert support.shops("Атлантида") == []
+    kazan = support.shops("Казань")[0]
+    assert (kazan.address("en"), kazan.metro("en")) == ("44 Baumana St", "Kremlyovskaya")
+    assert (kazan.address("ru"), kazan.metro("ru")) == ("ул. Баумана, 44", "Кремлёвская")
+    assert support.city_name("Нижний Новгород", "en") == "Nizhny Novgorod"
+    assert all(sh.address_en.isascii() and sh.metro_en.isascii() for shops in support.SHOPS.values() for sh in shops)
+
+
+def test_roaming_terms_state_the_price_and_when_it_is_charged():
+    on = cabinet.option_terms("zabugorishche", True)
+    assert "350,00\u00a0₽ в сутки в 30 популярных странах" in on.ru and "490,00\u00a0₽" in on.ru
+    assert "при первом исходящем звонке, SMS или интернет-сессии за границей" in on.ru
+    assert "350.00\u00a0₽ a day in the 30 popular countries" in on.en and "490.00\u00a0₽ a day elsewhere" in on.en
+    nbg = cabinet.option_terms("nol_bez_granits", True)
+    assert "60,00\u00a0₽ в сутки" in nbg.ru and "входящ" in nbg.ru and "60.00\u00a0₽ a day" in nbg.en
+    assert "Бесплатно" in cabinet.option_terms("vezde_kak_doma", True).ru
+    assert "49,00\u00a0₽/мин" in cabinet.option_terms("zabugorishche", False).ru
+    with pytest.raises(Invalid):
+        cabinet.option_terms("nope", True)
+
+
+def test_the_family_invite_terms_prorate_the_member_fee():
+    terms = cabinet.family_invite_terms(T0)  # 22 November: 9 days of 30 left
+    assert "50,00\u00a0₽ в месяц" in terms.ru and "15,00\u00a0₽ за 9\u00a0дней из 30" in terms.ru
+    assert "15.00\u00a0₽ for 9\u00a0days of 30" in terms.en
+    first = cabinet.family_invite_terms(T0.replace(day=1) - timedelta(hours=9) + timedelta(days=30))  # 1 Dec MSK
+    assert "50,00\u00a0₽ за 31\u00a0день из 31" in first.ru
+

@@ -16,9 +16,28 @@ class FamilyPage:
         return self
 
     # ---- owner
-    def invite(self, msisdn: str) -> None:
+    def ask_invite(self, msisdn: str) -> None:
+        """Fill the number and send the form: a bad number is answered at once (`invite_error`), a good
+        one opens the confirmation that states the member fee (`invite_dialog`)."""
         self.page.locator("#invite-msisdn").fill(msisdn)
         self.page.locator("#invite-send").click()
+
+    def invite_dialog(self) -> Locator:
+        return self.page.locator("#invite-dialog")
+
+    def invite(self, msisdn: str, double_click: bool = False) -> None:
+        """Invite and confirm the fee."""
+        self.ask_invite(msisdn)
+        expect(self.invite_dialog()).to_be_visible()
+        ok = self.page.locator("#confirm-ok")
+        ok.dblclick() if double_click else ok.click()
+        expect(self.invite_dialog()).to_be_hidden()
+
+    def cancel_invitation(self, msisdn: str) -> None:
+        self.page.locator(f"#cancel-{msisdn}").click()
+
+    def toasts(self, kind: str = "success") -> Locator:
+        return self.page.locator(f"[data-sonner-toast][data-type='{kind}']")
 
     def invite_error(self) -> Locator:
         return self.page.locator("#invite-error")
