@@ -14,11 +14,12 @@ import os
 import queue
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -49,7 +50,13 @@ def main() -> None:
     batches = stream(url, args.events, args.seed, args.batch)
     proc = None
     base = args.url
+    last = max(now for now, _ in batches) + timedelta(minutes=1)
     if base is None:
+        # the node's simulated clock starts at the stream's end: the clock only moves forward, and a
+        # stream generated from START would otherwise be older than 7 days (late) on a later date
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+            db.execute("INSERT OR REPLACE INTO sim_clock (id, offset_seconds) VALUES (1, ?)",
+                       ((last - datetime.now(UTC)).total_seconds(),))
         port = free_port()
         env = dict(os.environ, MTS_DB_URL=url, MTS_OPERATOR_TOKEN=args.token, MTS_SIM_CLOCK="1",
                    MTS_LOG_LEVEL="WARNING")
@@ -65,8 +72,9 @@ def main() -> None:
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        last = max(now for now, _ in batches) + timedelta(minutes=1)
-        client.post("/api/v1/clock", json={"now": last.isoformat()})
+        if args.url:  # a running portal: its simulated clock must be moved past the stream
+            r = client.post("/api/v1/clock", json={"now": last.isoformat()})
+            r.raise_for_status()  # a clock behind the stream would reject every event as late
         work: queue.Queue = queue.Queue()
         for _, b in batches:
             work.put(b)
@@ -98,6 +106,8 @@ def main() -> None:
             th.join()
         seconds = time.perf_counter() - t0
         n = sum(counts.values())
+        if counts.get("rated", 0) < n // 2:
+            sys.exit(f"bench_http: most events were not rated ({counts}): the node's clock or store is off")
         lat = np.array(latencies)
         emit({"bench": "http_events", "target": "portal" if args.url else "api node (uvicorn, 1 worker)",
               "lines": args.lines, "events": n, "batch": args.batch, "concurrency": args.concurrency,
