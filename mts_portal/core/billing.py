@@ -139,15 +139,20 @@ def _insert(session: Session, model, rows: list[dict]) -> None:
         session.connection().execute(model.__table__.insert(), rows)
 
 
-def touch(session: Session, line: Line, at: datetime) -> None:
+def touch(session: Session, line: Line, at: datetime, *, created: bool = False) -> None:
     """Mark a line changed: bumps its version and feeds the live-update change log.
 
     The version is incremented by the store (version = version + 1), never from the value this
     session read: an unlocked touch can then never hand out a version another writer already used,
-    which would let a cached snapshot of that writer pass for current."""
-    line.version = Line.version + 1
-    session.add(line)
-    session.flush()
+    which would let a cached snapshot of that writer pass for current. `created`: the line was
+    inserted by this transaction, so no other writer or cache can know it yet and the value in
+    memory is the store's (no flush and re-read: provisioning thousands of lines stays fast)."""
+    if created:
+        line.version = (line.version or 0) + 1
+    else:
+        line.version = Line.version + 1
+        session.add(line)
+        session.flush()
     _insert(session, ChangeLog, [{"line_id": line.id, "at": at}])
 
 
@@ -445,7 +450,7 @@ def provision_line(
     items = [tariff_fee_item(tariff, period, fee)] if fee else []
     spec = GrantSpec(tariff.code, remaining, days, period.end.isoformat())
     charge_or_suspend(session, line, items, spec, at=now, catalog=catalog, options=set(), limit=0)
-    touch(session, line, now)
+    touch(session, line, now, created=True)
     session.flush()
     return line
 
