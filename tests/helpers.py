@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from datetime import datetime
 
@@ -59,3 +60,15 @@ def ev(msisdn: str, kind: str, at: datetime, **kw) -> dict:
         e["bytes"] = kw.pop("bytes", 1024)
     e.update(kw)
     return e
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+async def call(handler, state, *args):
+    """Run an event handler as Reflex would: a coroutine, or an async generator drained to its end."""
+    out = handler.fn(state, *args)
+    if hasattr(out, "__aiter__"):
+        return [x async for x in out]
+    return await out if asyncio.iscoroutine(out) else out

@@ -4,7 +4,6 @@ at all — one result, no contradictory error — and a cancelled question chang
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import pytest
@@ -30,7 +29,7 @@ from mts_portal.state.messages import SmsState
 from mts_portal.state.services import BonusState, RoamingState, ServicesState
 from mts_portal.state.tariffs import TariffsState
 from tests.conftest import T0
-from tests.helpers import ev, line_state, make_line
+from tests.helpers import call, ev, line_state, make_line, run
 
 A, B, OWNER = "79180000031", "79180000032", "79180000033"
 
@@ -46,18 +45,6 @@ def world(sqlite_store, monkeypatch, tmp_path):
     make_line(sqlite_store, B, "minimum", balance=10_000, now=T0 - timedelta(days=1))
     make_line(sqlite_store, OWNER, "my_mts", balance=300_000, now=T0 - timedelta(days=1))
     return sqlite_store
-
-
-def run(coro):
-    return asyncio.run(coro)
-
-
-async def call(handler, state, *args):
-    """Run an event handler as Reflex would: a coroutine, or an async generator drained to its end."""
-    out = handler.fn(state, *args)
-    if hasattr(out, "__aiter__"):
-        return [x async for x in out]
-    return await out if asyncio.iscoroutine(out) else out
 
 
 async def page(store, cls, msisdn=A, lang="ru"):

@@ -4,7 +4,6 @@ errors are worded in both languages at the field they concern."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import pytest
@@ -20,7 +19,7 @@ from mts_portal.core.money import format_rub
 from mts_portal.state.base import UiState
 from mts_portal.state.money import MoneyState, amount_problem
 from tests.conftest import T0
-from tests.helpers import line_state, make_line
+from tests.helpers import call, line_state, make_line, run
 
 A, B = "79180000021", "79180000022"
 OK, POOR = "4111 1111 1111 1111", "4000 0000 0000 0002"
@@ -48,18 +47,6 @@ def tab(cookie: str) -> State:
     root = State(_reflex_internal_init=True)
     root.rx_router_headers = HeaderData(cookie=cookie)
     return root
-
-
-def run(coro):
-    return asyncio.run(coro)
-
-
-async def call(handler, state, *args):
-    """Run an event handler as Reflex would: a coroutine, or an async generator drained to its end."""
-    out = handler.fn(state, *args)
-    if hasattr(out, "__aiter__"):
-        return [x async for x in out]
-    return await out if asyncio.iscoroutine(out) else out
 
 
 async def money_tab(store, msisdn=A, lang="ru") -> MoneyState:
