@@ -28,7 +28,7 @@ from mts_portal.core import auth, runtime
 from mts_portal.core.db import read, transact
 from mts_portal.core.errors import DomainError, Locked, Unauthorized
 from mts_portal.core.settings import get_settings
-from mts_portal.i18n import TEXTS
+from mts_portal.i18n import TEXTS, tr
 
 log = logging.getLogger("mts_portal.ui")
 SESSION_COOKIE = "mts_session"
@@ -132,12 +132,16 @@ def _page_states() -> list[type[rx.State]]:
     return out
 
 
-def both(source: DomainError | str) -> tuple[str, str]:
-    """A message in (Russian, English): kept beside a shown message so a language change re-shows it
-    in the other language. `source`: a domain error or a text key."""
+def both(source: DomainError | str, **fmt) -> list[str]:
+    """A message in [Russian, English]: kept beside a shown message so a language change re-shows it
+    in the other language. `source`: a domain error, or a text key whose {placeholders} are filled
+    from `fmt` per language (a value may itself be a function of the language)."""
     if isinstance(source, DomainError):
-        return source.message("ru"), source.message("en")
-    return TEXTS["ru"].get(source, source), TEXTS["en"].get(source, source)
+        return [source.message("ru"), source.message("en")]
+    if not fmt:
+        return [tr(source, "ru"), tr(source, "en")]
+    return [tr(source, lang).format(**{k: v(lang) if callable(v) else v for k, v in fmt.items()})
+            for lang in ("ru", "en")]
 
 
 # route -> the events that rebuild that page's server-formatted data after a language change, for pages

@@ -27,7 +27,7 @@ from mts_portal.core.errors import DomainError
 from mts_portal.core.money import MoneyFormatError, format_rub, parse_rub
 from mts_portal.core.words import pick
 from mts_portal.i18n import add, count_text, tr
-from mts_portal.state.base import KEEP_FAILURES, SessionState, query, write
+from mts_portal.state.base import KEEP_FAILURES, SessionState, both, query, write
 
 add({
     "money.title": ("Счёт", "Money"),
@@ -169,12 +169,6 @@ FIELDS = {
 FORM_KEYS = {form: (*ids.values(), f"{form}-error") for form, ids in FIELDS.items()}
 FORM_KEYS["pay"] += ("pay-result",)
 FORM_KEYS["transfer"] += ("transfer-code",)
-
-
-def both(key: str, **fmt) -> list[str]:
-    """A text of the i18n table in both languages, [ru, en], its {placeholders} filled per language
-    (a value may itself be a function of the language)."""
-    return [tr(key, lang).format(**{k: v(lang) if callable(v) else v for k, v in fmt.items()}) for lang in ("ru", "en")]
 
 
 def amount_problem(text) -> str | None:
