@@ -23,6 +23,7 @@ from mts_portal.core.models import ChangeLog
 
 log = logging.getLogger(__name__)
 
+LAST_KEPT = 100_000  # lines whose last change the hub remembers (see LiveHub.mark)
 WINDOW = 2000  # change-log rows re-read behind the high-water mark (PostgreSQL commits out of seq order)
 
 
@@ -33,6 +34,18 @@ class LiveHub:
         self._waiting: dict[int, int] = defaultdict(int)
         self._lock = threading.Lock()
         self.published = 0
+        # a counter of wake-ups and, per line, the count at its last change (the most recent LAST_KEPT
+        # lines): a watcher notes `mark()` before it reads, and a change landing between its read and
+        # its wait is then not lost (`wait(..., since=mark)` returns at once)
+        self.seq = 0
+        self._last: dict[int, int] = {}
+
+    def mark(self) -> int:
+        """The wake-up count now: pass it as `since` to a wait that follows a read."""
+        return self.seq
+
+    def _changed_since(self, line_id: int, since: int | None) -> bool:
+        return since is not None and self._last.get(line_id, 0) > since
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -49,16 +62,26 @@ class LiveHub:
             pass
 
     def _fire(self, ids: set[int]) -> None:
+        self.seq += 1
+        for line_id in ids:
+            self._last.pop(line_id, None)
+            self._last[line_id] = self.seq
+        if len(self._last) > LAST_KEPT:  # forget the oldest half (insertion order is change order)
+            for line_id in list(self._last)[: LAST_KEPT // 2]:
+                del self._last[line_id]
         for line_id in ids:
             ev = self._events.pop(line_id, None)
             if ev is not None:
                 ev.set()
                 self.published += 1
 
-    async def wait(self, line_id: int, timeout: float) -> bool:
-        """Wait until the line changes (True) or the timeout passes (False)."""
+    async def wait(self, line_id: int, timeout: float, since: int | None = None) -> bool:
+        """Wait until the line changes (True) or the timeout passes (False); True at once when it
+        changed after `since` (a `mark()`)."""
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
+        if self._changed_since(line_id, since):
+            return True
         ev = self._events.get(line_id)
         if ev is None:
             ev = self._events[line_id] = asyncio.Event()
@@ -75,11 +98,13 @@ class LiveHub:
                 if self._events.get(line_id) is ev and not ev.is_set():
                     self._events.pop(line_id, None)
 
-    async def wait_any(self, line_ids: list[int], timeout: float) -> bool:
-        """Wait until any of the lines changes (True) or the timeout passes (False)."""
+    async def wait_any(self, line_ids: list[int], timeout: float, since: int | None = None) -> bool:
+        """Wait until any of the lines changes (True) or the timeout passes (False); see `wait`."""
         if not line_ids:
             await asyncio.sleep(timeout)
             return False
+        if any(self._changed_since(i, since) for i in line_ids):
+            return True
         tasks = [asyncio.ensure_future(self.wait(i, timeout)) for i in set(line_ids)]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)

@@ -126,8 +126,10 @@ class FamilyState(SessionState):
     quota_values: dict[str, str] = {}
     quota_error: str = ""
     _watch: list[int] = []
+    _since: int = 0  # HUB.mark() before the view was last read
 
     async def _reload(self, info: auth.SessionInfo) -> None:
+        self._since = HUB.mark()
         lang, now = self._lang(), runtime.now()
 
         def fn(s):
@@ -178,8 +180,8 @@ class FamilyState(SessionState):
             token = self._token()
         while True:
             async with self:
-                lines = list(self._watch)
-            changed = await HUB.wait_any(lines, 10.0)
+                lines, since = list(self._watch), self._since
+            changed = await HUB.wait_any(lines, 10.0, since=since)
             alive = await write(lambda s: auth.validate_session(session=s, token=token, now=runtime.now(),
                                                                 touch_it=False))
             if alive is None:

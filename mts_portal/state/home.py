@@ -43,6 +43,7 @@ class HomeState(SessionState):
     charges: list[dict[str, str]] = []
     show_password_offer: bool = False
     _line_id: int = 0
+    _since: int = 0  # HUB.mark() before the view was last read
 
     def _apply(self, view: dict) -> None:
         self.version = view["version"]
@@ -67,6 +68,7 @@ class HomeState(SessionState):
             return await self._gone()
         self._line_id = info.selected_line_id
         lang, msisdn = self._lang(), info.selected_msisdn
+        self._since = HUB.mark()  # a change after this read wakes the watcher even before it waits
         self._apply(await query(lambda s: home_view(s, msisdn, runtime.now(), lang)))
         self.show_password_offer = not info.has_password
         return HomeState.watch
@@ -75,7 +77,7 @@ class HomeState(SessionState):
     async def watch(self):
         """One watcher per browser tab: calling this again while it runs (for the same line) is a no-op."""
         async with self:
-            client, line_id = self.router.session.client_token, self._line_id
+            client, line_id, since = self.router.session.client_token, self._line_id, self._since
             if not line_id or not claim_watch("home", client, line_id):
                 return
         try:
@@ -84,7 +86,7 @@ class HomeState(SessionState):
                     if self._line_id != line_id:  # the tab moved on (another line, a wiped state)
                         return
                     token = self._token()
-                changed = await HUB.wait(line_id, WAKE_EVERY_S)
+                changed = await HUB.wait(line_id, WAKE_EVERY_S, since=since)
                 # checks the session without counting as activity; an ended session is recorded with its reason
                 alive = await write(lambda s, t=token: auth.validate_session(session=s, token=t, now=runtime.now(),
                                                                              touch_it=False))
@@ -93,6 +95,7 @@ class HomeState(SessionState):
                     return
                 if not changed:
                     continue
+                since = HUB.mark()  # before the read: a change during it wakes the next wait
                 async with self:  # the language now, not the one the page was opened in
                     msisdn, lang = self.msisdn, self._lang()
                 view = await query(lambda s, m=msisdn, lg=lang: home_view(s, m, runtime.now(), lg))
