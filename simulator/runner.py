@@ -74,14 +74,21 @@ class InProcessSender:
 
 def _save_store_clock(engine, now: datetime) -> None:
     """Keep a demo portal's simulated clock in step with a fast-forward run (never backwards)."""
+    import time as _time
+
+    from mts_portal.core.clock import ClockSetting
     from mts_portal.core.db import transact
     from mts_portal.core.models import SimClockRow
 
-    offset = (as_utc(now) - datetime.now(now.tzinfo)).total_seconds()
+    goal = as_utc(now).timestamp()
 
     def fn(s):
         row = s.get(SimClockRow, 1) or SimClockRow(id=1, offset_seconds=0.0)
-        row.offset_seconds = max(row.offset_seconds, offset)
+        stored = ClockSetting(row.offset_seconds, row.speed, row.anchor_wall)
+        wall = _time.time()
+        if stored.at(wall) < goal:
+            new = stored.moved_to(goal, wall)
+            row.offset_seconds, row.anchor_wall = new.offset, new.anchor_wall
         s.add(row)
 
     transact(engine, fn)

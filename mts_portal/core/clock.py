@@ -2,8 +2,8 @@
 
 - SystemClock: the wall clock.
 - FrozenClock: tests; moves only when told.
-- SimulatedClock: demo/test mode; wall clock plus an offset that only grows,
-  kept in the store so every process of a deployment agrees on it.
+- SimulatedClock: demo/test mode; the wall clock moved forward, paused or run fast
+  (ClockSetting), kept in the store so every process of a deployment agrees on it.
 
 Billing periods and daily fees follow the Moscow calendar (Europe/Moscow).
 Datetimes inside the domain are timezone-aware UTC.
@@ -46,46 +46,101 @@ class FrozenClock:
         return self._now
 
 
-class SimulatedClock:
-    """Wall clock + offset. The offset lives in the store (table sim_clock) so
-    that the portal, the API and an in-process simulator agree; it is re-read
-    at most every `refresh_s` seconds and immediately after set_offset()."""
+@dataclass(frozen=True, slots=True)
+class ClockSetting:
+    """A simulated clock as stored: simulated Unix time = anchor_wall + offset + (wall − anchor_wall) × speed.
 
-    def __init__(self, load_offset, save_offset, refresh_s: float = 1.0):
-        self._load = load_offset
-        self._save = save_offset
+    speed 1, anchor 0 is "the wall clock plus an offset"; speed 0 is paused; speed 60 runs a minute a
+    second. Every change re-anchors at the current wall time, so the simulated time is continuous."""
+
+    offset: float = 0.0
+    speed: float = 1.0
+    anchor_wall: float = 0.0
+
+    def at(self, wall: float) -> float:
+        return self.anchor_wall + self.offset + (wall - self.anchor_wall) * self.speed
+
+    def moved_to(self, target: float, wall: float) -> ClockSetting:
+        """The same speed, simulated time `target` at wall time `wall`."""
+        return ClockSetting(offset=target - wall, speed=self.speed, anchor_wall=wall)
+
+    def with_speed(self, speed: float, wall: float) -> ClockSetting:
+        """Another speed from now on, the simulated time unchanged at `wall`."""
+        return ClockSetting(offset=self.at(wall) - wall, speed=speed, anchor_wall=wall)
+
+
+MAX_SPEED = 100_000.0  # simulated seconds per wall second (×3600 is the control room's fastest button)
+
+
+class SimulatedClock:
+    """A clock that only moves forward, shared through the store (table sim_clock) so that the portal, the
+    API and an in-process simulator agree; it can also pause and run fast (ClockSetting). The setting is
+    re-read at most every `refresh_s` seconds and at once after a change made through this object.
+
+    `load()` returns the stored ClockSetting (or a float offset: the original form). `save(update)` runs
+    `update(stored_setting, wall) -> new_setting` in one transaction under the store's write lock and
+    stores the result; `update` raises ValueError to refuse (a move that would go back)."""
+
+    def __init__(self, load, save, refresh_s: float = 1.0):
+        self._load = load
+        self._save = save
         self._refresh_s = refresh_s
-        self._offset = 0.0
+        self._setting = ClockSetting()
         self._loaded_at = -1e18
         self._lock = threading.Lock()
 
-    def offset_seconds(self) -> float:
+    def _read(self) -> ClockSetting:
+        value = self._load()
+        return value if isinstance(value, ClockSetting) else ClockSetting(offset=float(value or 0.0))
+
+    def setting(self) -> ClockSetting:
         mono = time.monotonic()
         if mono - self._loaded_at > self._refresh_s:
             with self._lock:
-                self._offset = float(self._load())
+                self._setting = self._read()
                 self._loaded_at = mono
-        return self._offset
+        return self._setting
+
+    def offset_seconds(self) -> float:
+        """Simulated minus wall time, now."""
+        wall = time.time()
+        return self.setting().at(wall) - wall
+
+    @property
+    def speed(self) -> float:
+        return self.setting().speed
 
     def now(self) -> datetime:
-        return datetime.now(UTC) + timedelta(seconds=self.offset_seconds())
+        return datetime.fromtimestamp(self.setting().at(time.time()), UTC)
+
+    def _change(self, update) -> ClockSetting:
+        with self._lock:
+            new = self._save(update)
+            self._setting = new
+            self._loaded_at = time.monotonic()
+        return new
 
     def move_to(self, target: datetime) -> datetime:
-        """Move forward to `target` (never back). Returns the new now.
+        """Move forward to `target` (never back); the speed stays. Returns the new now.
+        Two processes moving the clock at once can never move it back (`save` serialises them)."""
+        goal = as_utc(target).timestamp()
 
-        `save_offset(offset)` must store the offset only if it is not smaller than the stored one, in one
-        transaction, and raise ValueError otherwise: two processes moving the clock at once can then never
-        move it back."""
-        target = as_utc(target)
-        with self._lock:
-            current = datetime.now(UTC) + timedelta(seconds=float(self._load()))
-            if target < current:
-                raise ValueError(f"the clock only moves forward; now is {current.isoformat()}")
-            offset = (target - datetime.now(UTC)).total_seconds()
-            self._save(offset)
-            self._offset = offset
-            self._loaded_at = time.monotonic()
-        return target
+        def update(stored: ClockSetting, wall: float) -> ClockSetting:
+            current = stored.at(wall)
+            if goal < current - 1e-6:
+                raise ValueError(f"the clock only moves forward; now is "
+                                 f"{datetime.fromtimestamp(current, UTC).isoformat()}")
+            return stored.moved_to(goal, wall)
+
+        self._change(update)
+        return as_utc(target)
+
+    def set_speed(self, speed: float) -> ClockSetting:
+        """Pause (0), real time (1) or fast (60, 3600 …) from now on; the simulated time does not jump."""
+        speed = float(speed)
+        if not 0.0 <= speed <= MAX_SPEED or speed != speed:
+            raise ValueError(f"speed must be between 0 and {MAX_SPEED:g}")
+        return self._change(lambda stored, wall: stored.with_speed(speed, wall))
 
 
 def as_utc(dt: datetime) -> datetime:

@@ -505,6 +505,8 @@ class AuthSession(SQLModel, table=True):
     ended_at: datetime | None = utc_field(nullable=True)
     ended_reason: str | None = Field(default=None, max_length=16)
     client: str = Field(default="", max_length=64)
+    # how it began: code | password | console (a presenter opened this cabinet from /console, demo mode)
+    via: str = Field(default="", max_length=16)
 
 
 class LoginTicket(SQLModel, table=True):
@@ -521,6 +523,7 @@ class LoginTicket(SQLModel, table=True):
     created_at: datetime = utc_field()
     expires_at: datetime = utc_field()
     used_at: datetime | None = utc_field(nullable=True)
+    via: str = Field(default="", max_length=16)  # becomes the session's `via`
 
 
 class RateEvent(SQLModel, table=True):
@@ -538,10 +541,19 @@ class RateEvent(SQLModel, table=True):
 
 
 class SimClockRow(SQLModel, table=True):
+    """The simulated clock of a demo/test deployment, shared by all its processes.
+
+    Simulated now = anchor_wall + offset_seconds + (wall - anchor_wall) × speed, wall and anchor_wall
+    in Unix seconds: with speed 1 and anchor 0 that is wall + offset (the original form). Speed 0 is
+    a paused clock; a speed change re-anchors at the current simulated time, so the clock never
+    moves back."""
+
     __tablename__ = "sim_clock"
 
     id: int = Field(default=1, primary_key=True)
     offset_seconds: float = 0.0
+    speed: float = 1.0
+    anchor_wall: float = 0.0
 
 
 class ChangeLog(SQLModel, table=True):
@@ -563,6 +575,117 @@ class SimProfile(SQLModel, table=True):
     persona: str = Field(max_length=16)
     demo_login: int | None = None  # 1..5 for the logins printed by `simulator seed`
     activity: float = 1.0
+
+
+# ---------------------------------------------------------------- the product team's side (demo control room)
+
+
+class OperatorSession(SQLModel, table=True):
+    """A session of the control room (/console): never a subscriber's. Stored as a hash; the same idle
+    and absolute limits as subscriber sessions. `via`: token (MTS_OPERATOR_TOKEN typed in) | link (the
+    one-time link `run.sh` prints in demo mode)."""
+
+    __tablename__ = "operator_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    via: str = Field(max_length=8)
+    client: str = Field(default="", max_length=64)
+    created_at: datetime = utc_field()
+    last_seen_at: datetime = utc_field()
+    ended_at: datetime | None = utc_field(nullable=True)
+    ended_reason: str | None = Field(default=None, max_length=16)
+
+
+class OperatorLink(SQLModel, table=True):
+    """A one-time link into the control room (demo mode): redeemed once, before it expires."""
+
+    __tablename__ = "operator_links"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = utc_field()
+    expires_at: datetime = utc_field()
+    used_at: datetime | None = utc_field(nullable=True)
+
+
+class OperatorAudit(SQLModel, table=True):
+    """What the control room did: traffic and clock changes, scenarios, cabinets opened as a subscriber."""
+
+    __tablename__ = "operator_audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = utc_field(index=True)
+    operator_session_id: int | None = Field(default=None, foreign_key="operator_sessions.id")
+    action: str = Field(max_length=32)
+    target: str = Field(default="", max_length=64)
+    detail: str = Field(default="")
+
+
+class DemoControl(SQLModel, table=True):
+    """The demo traffic as the control room set it (one row, id 1); the leader's traffic reads it every
+    second. rate_per_s None: the MTS_DEMO_TRAFFIC of the deployment."""
+
+    __tablename__ = "demo_control"
+
+    id: int = Field(default=1, primary_key=True)
+    rate_per_s: float | None = None
+    duplicates: float = 0.0
+    reorder: float = 0.0
+    malformed: float = 0.0
+    late: float = 0.0
+    focus: bool = True  # lines with an open cabinet get a share of the traffic
+    updated_at: datetime | None = utc_field(nullable=True)
+
+
+class Presence(SQLModel, table=True):
+    """Which lines each portal process shows in open cabinets right now (its sweeper writes it every few
+    seconds): the demo traffic follows the audience across processes, the console counts sessions."""
+
+    __tablename__ = "presence"
+
+    worker: str = Field(max_length=64, primary_key=True)
+    line_ids: str = Field(default="[]", sa_type=Text)
+    sessions: int = 0
+    seen_at: datetime = utc_field()
+
+
+class EngineSecond(SQLModel, table=True):
+    """What one process's charging did in one wall-clock second (the control room's engine chart): kept
+    an hour. Latency as a histogram (mergeable across processes), see core/metrics.py."""
+
+    __tablename__ = "engine_seconds"
+
+    worker: str = Field(max_length=64, primary_key=True)
+    second: int = Field(primary_key=True, sa_type=BigInteger)
+    rated: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    blocked: int = 0
+    charged_kopecks: int = _big(default=0)
+    batches: int = 0
+    latency_hist: str = Field(default="", sa_type=Text)
+
+
+class ScenarioRun(SQLModel, table=True):
+    """One run of a scenario (simulator/scenarios/): its progress, timeline and checked outcomes."""
+
+    __tablename__ = "scenario_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=40, index=True)
+    status: str = Field(default="running", max_length=10)  # running | passed | failed | stopped | error
+    mode: str = Field(default="live", max_length=12)  # live | fast
+    started_at: datetime = utc_field()
+    ended_at: datetime | None = utc_field(nullable=True)
+    progress: int = 0  # steps done
+    steps: int = 0
+    timeline: str = Field(default="[]", sa_type=Text)
+    outcomes: str = Field(default="[]", sa_type=Text)
+    subscribers: str = Field(default="{}", sa_type=Text)
+    error: str | None = None
+    stop_requested: bool = False
+    heartbeat_at: datetime | None = utc_field(nullable=True)
 
 
 class SupportRequest(SQLModel, table=True):

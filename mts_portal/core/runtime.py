@@ -7,12 +7,13 @@ and pass them to services explicitly, so nothing here is needed by the core.
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime
 
 from sqlalchemy import Engine, select
 
 from mts_portal.core.catalog import Catalog, default_catalog
-from mts_portal.core.clock import Clock, SimulatedClock, SystemClock
+from mts_portal.core.clock import Clock, ClockSetting, SimulatedClock, SystemClock
 from mts_portal.core.db import get_engine, transact
 from mts_portal.core.models import SimClockRow
 from mts_portal.core.settings import get_settings
@@ -34,34 +35,40 @@ def engine() -> Engine:
     return eng
 
 
-def _load_offset() -> float:
-    with engine().connect() as conn:
-        value = conn.execute(select(SimClockRow.offset_seconds).where(SimClockRow.id == 1)).scalar()
-        return float(value or 0.0)
+def load_clock_setting(eng: Engine) -> ClockSetting:
+    with eng.connect() as conn:
+        row = conn.execute(select(SimClockRow.offset_seconds, SimClockRow.speed, SimClockRow.anchor_wall)
+                           .where(SimClockRow.id == 1)).first()
+    return ClockSetting(*row) if row is not None else ClockSetting()
 
 
-def _save_offset(offset: float) -> None:
-    """Store a larger offset; refuse a smaller one (another process moved the clock further meanwhile).
-    The row is read under the write lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: FOR UPDATE)."""
+def save_clock_setting(eng: Engine, update) -> ClockSetting:
+    """Apply `update(stored, wall) -> new` to the stored clock under the write lock (SQLite: BEGIN
+    IMMEDIATE; PostgreSQL: FOR UPDATE), so concurrent moves serialise and none goes back."""
 
     def fn(session):
         row = session.get(SimClockRow, 1, with_for_update=True, populate_existing=True)
-        if row is None:
-            row = SimClockRow(id=1, offset_seconds=offset)
-        elif offset < row.offset_seconds:
-            raise ValueError("the clock only moves forward; another move went further meanwhile")
-        else:
-            row.offset_seconds = offset
+        stored = ClockSetting(row.offset_seconds, row.speed, row.anchor_wall) if row else ClockSetting()
+        new = update(stored, time.time())
+        row = row or SimClockRow(id=1)
+        row.offset_seconds, row.speed, row.anchor_wall = new.offset, new.speed, new.anchor_wall
         session.add(row)
+        return new
 
-    transact(engine(), fn, what="move clock")
+    return transact(eng, fn, what="move clock")
+
+
+def store_clock(eng: Engine, refresh_s: float = 1.0) -> SimulatedClock:
+    """The simulated clock kept in `eng`'s store."""
+    return SimulatedClock(lambda: load_clock_setting(eng), lambda update: save_clock_setting(eng, update),
+                          refresh_s=refresh_s)
 
 
 def clock() -> Clock:
     global _clock
     with _lock:
         if _clock is None:
-            _clock = SimulatedClock(_load_offset, _save_offset) if get_settings().simulated_clock else SystemClock()
+            _clock = store_clock(engine()) if get_settings().simulated_clock else SystemClock()
         return _clock
 
 
