@@ -30,9 +30,12 @@ def cmd_seed(args) -> int:
     from simulator.population import DEMO_PASSWORD, seed
 
     engine = _engine(args.db)
-    result = seed(engine, lines=args.lines, seed=args.seed, now=runtime.now(), progress=not args.quiet)
-    print(f"seeded {result.lines} lines in {result.accounts} accounts in {result.seconds:.1f} s "
-          f"({result.lines / max(result.seconds, 1e-9):.0f} lines/s)")
+    result = seed(engine, lines=args.lines, seed=args.seed, now=runtime.now(), progress=not args.quiet,
+                  history_days=args.history_days, background_days=args.background_days,
+                  background_scale=args.background_scale)
+    print(f"seeded {result.lines} lines in {result.accounts} accounts in {result.seconds:.1f} s")
+    if result.history is not None:
+        print(f"their past: {result.history.line()}")
     print(f"demo logins (password for each: {DEMO_PASSWORD}, or a code from the demo phone panel):")
     for d in result.demo:
         n = len(d['lines']) - 1
@@ -144,6 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("seed", help="create a demo population")
     s.add_argument("--lines", type=int, default=1000)
     s.add_argument("--seed", type=int, default=42)
+    s.add_argument("--history-days", type=float, default=60,
+                   help="days of past usage for the demo accounts, made by the simulator and rated (0: none)")
+    s.add_argument("--background-days", type=float, default=7, help="days of past usage for the other lines")
+    s.add_argument("--background-scale", type=float, default=0.3,
+                   help="the other lines' past traffic as a share of their everyday traffic")
     s.set_defaults(fn=cmd_seed)
     r = sub.add_parser("run", help="simulated traffic: fast-forward (--days) or live (--live --rate)")
     mode = r.add_mutually_exclusive_group()

@@ -11,7 +11,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from faker import Faker
 from sqlalchemy import Engine, select
@@ -51,6 +51,7 @@ class SeedResult:
     accounts: int
     seconds: float
     demo: list[dict]
+    history: object | None = None  # simulator.history.HistoryStats when the world was given a past
 
 
 def _pick(rng: random.Random, weights: dict[str, float]) -> str:
@@ -142,7 +143,13 @@ def _provision(s: Session, line: dict, account_id: int | None, holder: str, emai
 
 
 def seed(engine: Engine, *, lines: int, seed: int, now: datetime, progress: bool = True,
-         batch: int = 250) -> SeedResult:
+         batch: int = 250, history_days: float = 0, background_days: float = 0,
+         background_scale: float = 0.5) -> SeedResult:
+    """A population of `lines` lines (the demo accounts first). With `history_days`, the demo accounts
+    are provisioned that long ago and the others `background_days` ago, and the simulator fast-forwards
+    everyone through the real engine up to `now` (simulator/history.py): a world with a past."""
+    from simulator.history import History, demo_story, first_tariff, generator_for, scheduled
+
     t0 = time.perf_counter()
     rng = random.Random(seed)
     fake = Faker("ru_RU")
@@ -153,7 +160,8 @@ def seed(engine: Engine, *, lines: int, seed: int, now: datetime, progress: bool
     numbers = NumberPool(rng, taken)
     demo_accounts = []
     for label, persona, tariff, options, rub_left, second in DEMO_SPECS:
-        demo_lines = [{"msisdn": numbers.next(), "persona": persona, "tariff": tariff, "options": options,
+        first = first_tariff(label, tariff) if history_days else tariff
+        demo_lines = [{"msisdn": numbers.next(), "persona": persona, "tariff": first, "options": options,
                        "balance": rub_left * 100, "demo": int(label[-1]), "activity": 1.0}]
         if second:
             demo_lines.append({"msisdn": numbers.next(), "persona": "teenager", "tariff": "smart",
@@ -162,11 +170,43 @@ def seed(engine: Engine, *, lines: int, seed: int, now: datetime, progress: bool
             demo_lines.append({"msisdn": numbers.next(), "persona": "student", "tariff": "minimum",
                                "options": [], "balance": 15000, "activity": 1.0})
         demo_accounts.append({"holder": fake.name(), "email": fake.free_email(), "lines": demo_lines,
-                              "label": label})
+                              "label": label, "final_tariff": tariff})
     n_demo = sum(len(a["lines"]) for a in demo_accounts)
-    plan = demo_accounts + _plan(max(0, lines - n_demo), rng, fake, numbers)
-    bar = tqdm(total=sum(len(a["lines"]) for a in plan), unit="line", disable=not progress, desc="seeding")
+    rest = _plan(max(0, lines - n_demo), rng, fake, numbers)
+    bar = tqdm(total=n_demo + sum(len(a["lines"]) for a in rest), unit="line", disable=not progress,
+               desc="seeding")
     pwd_hash = hash_password(DEMO_PASSWORD)
+    demo = demo_logins_from_plan(demo_accounts)
+    history = None
+    if history_days:
+        start = now - timedelta(days=history_days)
+        bg_start = now - timedelta(days=min(background_days, history_days)) if background_days else now
+        made = _seed_accounts(engine, demo_accounts, start, pwd_hash, catalog, bar, batch)
+        history = History(engine, seed=seed, demo=demo, progress=progress)
+        history.note_personas({ln["msisdn"]: ln["persona"] for a in demo_accounts + rest for ln in a["lines"]})
+        run = f"h{seed}-{int(time.time())}"
+        demo_gen = generator_for(engine, {m for d in demo for m in d["lines"]}, seed=seed, run_id=f"{run}d")
+        story = scheduled(demo_story(), start)
+        history.run(start, bg_start, [demo_gen], [a for a in story if a[0] < bg_start], step_h=6)
+        made += _seed_accounts(engine, rest, bg_start, pwd_hash, catalog, bar, batch)
+        gens = [demo_gen]
+        if rest and bg_start < now:
+            gens.append(generator_for(engine, {ln["msisdn"] for a in rest for ln in a["lines"]}, seed=seed + 1,
+                                      run_id=f"{run}b", scale=background_scale))
+        history.run(bg_start, now, gens, [a for a in story if a[0] >= bg_start], step_h=3)
+    else:
+        made = _seed_accounts(engine, demo_accounts + rest, now, pwd_hash, catalog, bar, batch)
+    bar.close()
+    if engine.dialect.name == "postgresql":  # fresh statistics, or the planner guesses from empty tables
+        with engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")
+            conn.commit()
+    return SeedResult(made, len(demo_accounts) + len(rest), time.perf_counter() - t0, demo,
+                      history.stats if history else None)
+
+
+def _seed_accounts(engine: Engine, plan: list[dict], now: datetime, pwd_hash: str, catalog, bar,
+                   batch: int) -> int:
     made = 0
     for i in range(0, len(plan), batch):
         chunk = plan[i:i + batch]
@@ -188,13 +228,7 @@ def seed(engine: Engine, *, lines: int, seed: int, now: datetime, progress: bool
 
         made += transact(engine, fn, what="seed batch")
         bar.update(sum(len(a["lines"]) for a in chunk))
-    bar.close()
-    if engine.dialect.name == "postgresql":  # fresh statistics, or the planner guesses from empty tables
-        with engine.connect() as conn:
-            conn.exec_driver_sql("ANALYZE")
-            conn.commit()
-    demo = demo_logins_from_plan(demo_accounts)
-    return SeedResult(made, len(plan), time.perf_counter() - t0, demo)
+    return made
 
 
 def _family(s: Session, lines: list[Line], now: datetime) -> None:
@@ -216,6 +250,6 @@ def demo_logins_from_plan(accounts: list[dict]) -> list[dict]:
     out = []
     for acc in accounts:
         first = acc["lines"][0]
-        out.append({"label": acc["label"], "msisdn": first["msisdn"], "tariff": first["tariff"],
+        out.append({"label": acc["label"], "msisdn": first["msisdn"], "tariff": acc.get("final_tariff", first["tariff"]),
                     "holder": acc["holder"], "lines": [ln["msisdn"] for ln in acc["lines"]]})
     return out

@@ -158,10 +158,10 @@ def check_send_allowed(*, session: Session, msisdn: str, client: str, now: datet
     _serialize(session, f"sms:{msisdn}")
     if client:
         _serialize(session, f"client:{client[:64]}")
-    if _rate_limited(session, f"sms:{msisdn}", settings.sms_per_number_per_hour, now):
+    if _rate_limited(session, f"sms:{msisdn}", settings.code_limit_per_number, now):
         raise RateLimited("too many codes for this number; try again in an hour",
                           "Слишком много запросов кода на этот номер. Попробуйте через час")
-    if client and _rate_limited(session, f"client:{client[:64]}", settings.sms_per_client_per_hour, now):
+    if client and _rate_limited(session, f"client:{client[:64]}", settings.code_limit_per_client, now):
         raise RateLimited("too many codes requested from this device; try again later",
                           "Слишком много запросов кода. Попробуйте позже")
 

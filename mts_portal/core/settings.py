@@ -33,8 +33,27 @@ class Settings(BaseSettings):
     live_poll_interval_s: float = Field(default=0.2, description="change-feed poll interval of live updates")
     log_level: str = "INFO"
     secret_key: str | None = Field(default=None, description="pepper for one-time code hashes; default: data/secret_key")
-    sms_per_number_per_hour: int = 5
-    sms_per_client_per_hour: int = 20
+    sms_per_number_per_hour: int | None = Field(
+        default=None, description="codes per number per hour (default 5; 30 in demo mode)")
+    sms_per_client_per_hour: int | None = Field(
+        default=None, description="codes per client per hour (default 20; 200 in demo mode)")
+    demo_focus: bool = Field(default=True, description="demo traffic follows the audience (open cabinets)")
+    demo_focus_rate: float = Field(
+        default=0.5, description="demo mode: events per second for each line shown in an open cabinet")
+
+    @property
+    def code_limit_per_number(self) -> int:
+        """Codes a number may be sent per hour. A presenter repeats every journey (login by code, a
+        transfer, adding a number) many times an hour in front of a room: demo mode allows 30."""
+        if self.sms_per_number_per_hour is not None:
+            return self.sms_per_number_per_hour
+        return 30 if self.demo else 5
+
+    @property
+    def code_limit_per_client(self) -> int:
+        if self.sms_per_client_per_hour is not None:
+            return self.sms_per_client_per_hour
+        return 200 if self.demo else 20
 
     @property
     def simulated_clock(self) -> bool:

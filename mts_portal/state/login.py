@@ -61,7 +61,7 @@ def code_wait_s(session, msisdn: str, now: datetime) -> int:
     """Seconds until the number may be sent another code: a minute after the last one, and later when the
     hourly limit (MTS_SMS_PER_NUMBER_PER_HOUR) is used up — until the oldest counted code leaves the hour.
     The same for known and unknown numbers (every request is counted, delivered or not)."""
-    limit = get_settings().sms_per_number_per_hour
+    limit = get_settings().code_limit_per_number
     sent = list(session.exec(select(RateEvent.at).where(RateEvent.key == f"sms:{msisdn}",
                                                        RateEvent.at > now - auth.RATE_WINDOW)
                              .order_by(RateEvent.at)).scalars())
@@ -77,7 +77,7 @@ def demo_login_rows(session, lang: str) -> list[dict[str, str]]:
     """The demo numbers of the login page, their tariff named in the interface language."""
     from simulator.demo import demo_logins
 
-    rows = demo_logins(session, limit=4)
+    rows = demo_logins(session, limit=5)
     codes = dict(session.exec(select(Line.msisdn, Line.tariff_code)
                               .where(Line.msisdn.in_([r["msisdn"] for r in rows]))).all())
     tariffs = default_catalog().tariffs
