@@ -4,7 +4,9 @@
 - the change-feed poller that wakes open cabinets (live updates);
 - the scheduler: period rollovers, daily fees, promised-payment expiry, autopay,
   housekeeping, every MTS_SCHEDULER_INTERVAL_S seconds;
-- in demo mode with MTS_DEMO_TRAFFIC > 0: live simulated traffic.
+- in demo mode: live simulated traffic (MTS_DEMO_TRAFFIC events/s, or what the control room set);
+- the engine counters and the open cabinets of this process, written to the store for the control room
+  and the demo traffic of every process (core/metrics.py, core/live.py presence).
 
 Every worker runs its own change-feed poller (it wakes that worker's open pages). The scheduler
 and the demo traffic run in one worker only, the leader (core/leader.py): with several backend
@@ -18,9 +20,9 @@ import contextlib
 import logging
 import os
 
-from mts_portal.core import jobs, runtime
+from mts_portal.core import jobs, metrics, runtime
 from mts_portal.core.leader import Leadership
-from mts_portal.core.live import HUB, prune_change_log, run_poller
+from mts_portal.core.live import HUB, TABS, prune_change_log, run_poller, write_presence
 from mts_portal.core.settings import get_settings
 
 log = logging.getLogger("mts_portal.services")
@@ -50,6 +52,34 @@ async def scheduler_loop(interval: float) -> None:
         await asyncio.sleep(interval)
 
 
+async def metrics_loop(interval: float = 0.5) -> None:
+    """This process's finished seconds of engine counters to the store (nothing when idle)."""
+    engine = runtime.engine()
+    while True:
+        try:
+            await asyncio.to_thread(metrics.flush, engine)
+        except Exception:
+            log.exception("engine metrics flush failed; will retry")
+        await asyncio.sleep(interval)
+
+
+async def presence_loop(interval: float = 2.0, heartbeat: float = 10.0) -> None:
+    """This process's open cabinets to the store: when they change, and a heartbeat every 10 s."""
+    engine = runtime.engine()
+    worker = metrics.worker_id()
+    written, at = -1, -1e9
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            if TABS.version != written or loop.time() - at > heartbeat:
+                version = TABS.version
+                await asyncio.to_thread(write_presence, engine, worker)
+                written, at = version, loop.time()
+        except Exception:
+            log.exception("presence write failed; will retry")
+        await asyncio.sleep(interval)
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app=None):
     configure_logging()
@@ -61,6 +91,8 @@ async def lifespan(app=None):
     tasks = [
         asyncio.create_task(run_poller(engine, HUB, settings.live_poll_interval_s), name="change-feed"),
         asyncio.create_task(lead(engine, settings), name="leadership"),
+        asyncio.create_task(metrics_loop(), name="engine-metrics"),
+        asyncio.create_task(presence_loop(), name="presence"),
     ]
     try:
         yield
@@ -73,11 +105,11 @@ async def lifespan(app=None):
 def _leader_tasks(settings) -> list[asyncio.Task]:
     tasks = [asyncio.create_task(scheduler_loop(settings.scheduler_interval_s), name="scheduler")]
     rate = float(os.environ.get("MTS_DEMO_TRAFFIC", "0") or 0)
-    if settings.demo and rate > 0:
+    if settings.demo:  # always in demo mode: the control room can start traffic from 0
         from simulator.live import run_in_process
 
         tasks.append(asyncio.create_task(run_in_process(rate=rate), name="demo-traffic"))
-        log.info("demo traffic: %.1f events/s", rate)
+        log.info("demo traffic: %.1f events/s (the control room may change it)", rate)
     return tasks
 
 

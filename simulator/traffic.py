@@ -48,13 +48,18 @@ class Population:
     personas: list[str]
     activity: np.ndarray
     family_peers: dict[int, list[int]] = field(default_factory=dict)  # index -> indexes in the same group
+    line_ids: list[int] = field(default_factory=list)  # the store's ids, when loaded from it
 
     def __len__(self) -> int:
         return len(self.msisdns)
 
 
-def load_population(engine) -> Population:
-    """The active population from the store (lines with their simulator profile)."""
+SCENARIO_PERSONA = "scenario"  # lines a scenario made for itself: its steps are their only traffic
+
+
+def load_population(engine, *, include_scenarios: bool = False) -> Population:
+    """The population from the store (lines with their simulator profile). Lines that a scenario made
+    for itself are left out unless asked for: random traffic would spoil its checked outcomes."""
     from sqlalchemy import select
     from sqlmodel import Session
 
@@ -65,6 +70,8 @@ def load_population(engine) -> Population:
             select(Line.id, Line.msisdn, SimProfile.persona, SimProfile.activity)
             .join(SimProfile, SimProfile.line_id == Line.id, isouter=True).order_by(Line.id)
         ).all()
+        if not include_scenarios:
+            rows = [r for r in rows if r[2] != SCENARIO_PERSONA]
         groups: dict[int, list[int]] = {}
         for gid, owner in s.exec(select(FamilyGroup.id, FamilyGroup.owner_line_id)).all():
             groups.setdefault(gid, []).append(owner)
@@ -82,6 +89,7 @@ def load_population(engine) -> Population:
         personas=[r[2] or "light" for r in rows],
         activity=np.array([r[3] if r[3] is not None else 1.0 for r in rows], dtype=float),
         family_peers=family,
+        line_ids=[r[0] for r in rows],
     )
 
 

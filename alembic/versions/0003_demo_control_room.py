@@ -47,6 +47,8 @@ def upgrade() -> None:
     op.create_table('operator_links',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ticket_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('purpose', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('binding_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('created_at', mts_portal.core.models.UTCDateTime(), nullable=False),
     sa.Column('expires_at', mts_portal.core.models.UTCDateTime(), nullable=False),
     sa.Column('used_at', mts_portal.core.models.UTCDateTime(), nullable=True),

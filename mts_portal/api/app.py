@@ -181,6 +181,9 @@ def create_app() -> FastAPI:
                              "detail": json.loads(json.dumps(errors, default=str))}, status_code=422)
 
     _routes(api)
+    from mts_portal.api.console import router as console_router
+
+    api.include_router(console_router)
     return api
 
 

@@ -378,10 +378,11 @@ def binding_hash(nonce: str | None) -> str | None:
     return hashlib.sha256(nonce.encode()).hexdigest()
 
 
-def _grant(session: Session, line: Line, now: datetime, binding: str | None = None) -> LoginGrant:
+def _grant(session: Session, line: Line, now: datetime, binding: str | None = None, via: str = "") -> LoginGrant:
+    """A one-time ticket for `line`; `via` (code | password | console) is kept on the session it becomes."""
     ticket = secrets.token_urlsafe(32)
     session.add(LoginTicket(ticket_hash=_token_hash(ticket), line_id=line.id, binding_hash=binding_hash(binding),
-                            created_at=now, expires_at=now + TICKET_TTL))
+                            created_at=now, expires_at=now + TICKET_TTL, via=via[:16]))
     session.flush()
     return LoginGrant(ticket, line.msisdn)
 
@@ -410,13 +411,13 @@ def redeem_ticket(*, session: Session, ticket: str, client: str, now: datetime, 
                            "Ссылка для входа устарела. Войдите ещё раз")
     line = session.get(Line, row.line_id)
     _refuse_lost(line)
-    return _start_session(session, line, client, now)
+    return _start_session(session, line, client, now, via=row.via)
 
 
-def _start_session(session: Session, line: Line, client: str, now: datetime) -> LoginResult:
+def _start_session(session: Session, line: Line, client: str, now: datetime, via: str = "") -> LoginResult:
     token = secrets.token_urlsafe(32)  # 256 bits
     row = AuthSession(token_hash=_token_hash(token), account_id=line.account_id, login_line_id=line.id,
-                      selected_line_id=line.id, created_at=now, last_seen_at=now, client=client[:64])
+                      selected_line_id=line.id, created_at=now, last_seen_at=now, client=client[:64], via=via)
     session.add(row)
     session.flush()
     has_password = session.get(Credential, line.id) is not None
@@ -432,7 +433,7 @@ def login_with_code(*, session: Session, attempt_id: str, msisdn: str, code: str
     if line is None:  # cannot happen: no code is delivered to unknown numbers
         raise Unauthorized(GENERIC_BAD_CREDENTIALS_EN, GENERIC_BAD_CREDENTIALS_RU)
     _refuse_lost(line)
-    return _grant(session, line, now, binding)
+    return _grant(session, line, now, binding, via="code")
 
 
 def login_with_password(*, session: Session, msisdn: str, password: str, client: str, now: datetime,
@@ -461,7 +462,7 @@ def login_with_password(*, session: Session, msisdn: str, password: str, client:
     if _hasher.check_needs_rehash(cred.password_hash):
         cred.password_hash = _hasher.hash(password)
         session.add(cred)
-    return _grant(session, line, now, binding)
+    return _grant(session, line, now, binding, via="password")
 
 
 def _refuse_lost(line: Line) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import operator
 import threading
+import time
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from mts_portal.core.clock import moscow_date
 from mts_portal.core.db import with_retries, write_session
 from mts_portal.core.events import Event, validate
 from mts_portal.core.fastsql import FastSQL
+from mts_portal.core.metrics import METRICS
 from mts_portal.core.models import (
     Line,
 )
@@ -49,7 +51,8 @@ MAX_BATCH = 1000  # the HTTP API's limit; direct callers may pass more (benchmar
 IN_CHUNK = 900  # bound parameters per IN (...) list
 LOOKBACK = timedelta(days=8)  # late events reach 7 days back
 
-USAGE_DAY_OPTIONS = ("nol_bez_granits", "zabugorishche")  # daily fees that bonus points can prepay
+USAGE_DAY_OPTIONS = ("nol_bez_granits", "zabugorishche")
+POOL_ADDON_SOURCES = ("addon", "bonus")  # an owner's internet add-ons, bought with money or points  # daily fees that bonus points can prepay
 
 
 class SnapshotCache:
@@ -143,6 +146,7 @@ def ingest(
     `messages` maps an event_id to the SMS it carries ({to_msisdn, sender, text}: an SMS sent from the
     portal): it is delivered to the recipient's inbox in the same transaction, if and only if that event
     is rated, so a message is never charged without being delivered, nor delivered twice."""
+    started = time.perf_counter()
     catalog = catalog or default_catalog()
     results: list[EventResult | None] = [None] * len(raw_events)
     valid: list[tuple[int, Event]] = []
@@ -171,6 +175,7 @@ def ingest(
             results[i] = res
         if on_committed and outcome.changed_line_ids:
             on_committed(outcome.changed_line_ids)
+    METRICS.record(results, time.perf_counter() - started)  # the control room's engine chart (core/metrics.py)
     return results  # type: ignore[return-value]
 
 
@@ -498,10 +503,15 @@ def _load_snapshots(fx: FastSQL, line_ids: list[int], fam: _Family, now: datetim
                     peers[msisdn_of[x]] = max(mine, theirs) if mine and theirs else (mine or theirs)
             if owner != lid:  # a member: the owner's pool for kinds without a quota (same objects: shared)
                 q = fam.quotas.get(lid, (None, None, None))
-                pool = sorted((b for b in buckets_of.get(owner, ()) if b.source == "tariff"),
-                              key=operator.attrgetter("valid_until", "id"))
+                owners = buckets_of.get(owner, ())
+                pool = sorted((b for b in owners if b.source == "tariff"), key=operator.attrgetter("valid_until", "id"))
+                # the owner's internet add-ons top the pool up for the members who share it: first, as for the
+                # owner (add-ons before the tariff bundle)
+                addons = sorted((b for b in owners if b.source in POOL_ADDON_SOURCES and b.kind == "data"), key=order)
                 for kind, qi in quota_index.items():
                     if q[qi] is None:
+                        if kind == "data":
+                            by_kind[kind].extend(addons)
                         by_kind[kind].extend(b for b in pool if b.kind == kind)
         opts = frozenset(options.get(lid, ()))
         snaps[lid] = LineSnapshot(

@@ -814,6 +814,12 @@ def pool_views_for_member(*, session: Session, line: Line, now: datetime, own: l
     for kind, attr in QUOTA_FIELDS.items():
         if getattr(member, attr) is not None:
             continue
+        if kind == "data":  # the owner's internet add-ons are shared with the pool (charging.py)
+            for b in session.exec(select(Bucket).where(
+                    Bucket.line_id == owner.id, Bucket.kind == "data", Bucket.source.in_(("addon", "bonus")),
+                    Bucket.valid_from <= now, Bucket.valid_until > now).order_by(Bucket.id)).scalars():
+                views.append(BucketView(b.id, b.kind, b.unit, b.total, b.used, b.total - b.used, b.valid_until,
+                                        "family_addon", b.product_code, shared_from=owner.msisdn))
         pool = pool_bucket(session, owner.id, kind, now)
         if pool is not None:
             views.append(BucketView(pool.id, pool.kind, pool.unit, pool.total, pool.used, pool.total - pool.used,

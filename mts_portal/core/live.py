@@ -121,6 +121,81 @@ class LiveHub:
 HUB = LiveHub()
 
 
+class OpenTabs:
+    """The private pages open in this process's browser tabs: which line each shows. The demo traffic
+    follows them (the audience's lines get a share of it) and the control room counts them; each
+    process publishes its set to the store's `presence` table (services.py)."""
+
+    def __init__(self) -> None:
+        self._tabs: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self.version = 0  # bumped on every change (the presence writer skips unchanged sets)
+
+    def open(self, tab: str, line_id: int) -> None:
+        with self._lock:
+            if self._tabs.get(tab) != line_id:
+                self._tabs[tab] = line_id
+                self.version += 1
+
+    def close(self, tab: str) -> None:
+        with self._lock:
+            if self._tabs.pop(tab, None) is not None:
+                self.version += 1
+
+    def count(self) -> int:
+        return len(self._tabs)
+
+    def lines(self) -> set[int]:
+        with self._lock:
+            return set(self._tabs.values())
+
+
+TABS = OpenTabs()
+
+
+def write_presence(engine: Engine, worker: str, tabs: OpenTabs = TABS) -> None:
+    """This process's open cabinets, for the demo traffic and the control room of every process (wall
+    clock: the simulated clock may be paused or racing)."""
+    import json
+    from datetime import UTC
+
+    from mts_portal.core.db import transact
+    from mts_portal.core.models import Presence
+
+    now = datetime.now(UTC)
+    lines = sorted(tabs.lines())
+
+    def fn(session) -> None:
+        row = session.get(Presence, worker) or Presence(worker=worker)
+        row.line_ids = json.dumps(lines)
+        row.sessions = tabs.count()
+        row.seen_at = now
+        session.add(row)
+        session.execute(delete(Presence).where(Presence.seen_at < now - PRESENCE_STALE))
+
+    transact(engine, fn, what="presence")
+
+
+PRESENCE_STALE = timedelta(seconds=30)
+
+
+def read_presence(engine: Engine) -> tuple[int, set[int]]:
+    """(open cabinets, their lines) over every live process of the deployment."""
+    import json
+    from datetime import UTC
+
+    from mts_portal.core.models import Presence
+
+    now = datetime.now(UTC)
+    with engine.connect() as conn:
+        rows = conn.execute(select(Presence.sessions, Presence.line_ids)
+                            .where(Presence.seen_at >= now - PRESENCE_STALE)).all()
+    lines: set[int] = set()
+    for _, ids in rows:
+        lines.update(json.loads(ids or "[]"))
+    return sum(r[0] for r in rows), lines
+
+
 class ChangeFeed:
     """Reads the change log after a high-water mark and remembers what it has seen."""
 

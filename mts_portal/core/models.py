@@ -598,12 +598,16 @@ class OperatorSession(SQLModel, table=True):
 
 
 class OperatorLink(SQLModel, table=True):
-    """A one-time link into the control room (demo mode): redeemed once, before it expires."""
+    """A one-time way into the control room, redeemed once before it expires by the HTTP route that sets
+    the room's HttpOnly cookie: `link` (demo mode: printed by run.sh, 12 hours) or `login` (the token
+    was typed in: a minute, bound to that browser's pre-login nonce like subscriber login tickets)."""
 
     __tablename__ = "operator_links"
 
     id: int | None = Field(default=None, primary_key=True)
     ticket_hash: str = Field(max_length=64, unique=True)
+    purpose: str = Field(default="link", max_length=8)
+    binding_hash: str | None = Field(default=None, max_length=64)
     created_at: datetime = utc_field()
     expires_at: datetime = utc_field()
     used_at: datetime | None = utc_field(nullable=True)

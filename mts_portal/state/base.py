@@ -27,6 +27,7 @@ from reflex.state import OnLoadInternalState
 from mts_portal.core import auth, runtime
 from mts_portal.core.db import read, transact
 from mts_portal.core.errors import DomainError, Locked, Unauthorized
+from mts_portal.core.live import TABS
 from mts_portal.core.settings import get_settings
 from mts_portal.i18n import TEXTS, tr
 
@@ -198,6 +199,7 @@ class SessionState(UiState):
     has_password: bool = True
     authed: bool = False
     _session_id: int = 0  # the session this tab's state was filled for
+    _selected_line_id: int = 0  # the line this tab shows (live.TABS: the demo traffic follows the audience)
 
     async def _session(self, touch: bool = True) -> auth.SessionInfo | None:
         token = self._token()
@@ -225,6 +227,7 @@ class SessionState(UiState):
 
         lines, holder = await query(fn)
         self.msisdn = info.selected_msisdn
+        self._selected_line_id = info.selected_line_id
         self.msisdn_label = auth.format_msisdn(info.selected_msisdn)
         self.login_msisdn = info.login_msisdn
         self.holder = holder
@@ -280,9 +283,11 @@ class SessionState(UiState):
         activity, and leaves for the login page by itself when the session has ended (idle, absolute
         limit, logout elsewhere, password changed, number lost), so no private data stays on screen."""
         async with self:
-            client, token = self.router.session.client_token, self._token()
+            client, token, line_id = self.router.session.client_token, self._token(), self._selected_line_id
             if not token or not claim_watch("session", client, 0):
                 return
+        tab = f"{client}:{id(asyncio.current_task())}"  # a replaced watcher's exit must not close its successor
+        TABS.open(tab, line_id)
         try:
             while True:
                 await asyncio.sleep(SESSION_CHECK_S)
@@ -294,6 +299,7 @@ class SessionState(UiState):
                     return
         finally:
             release_watch("session", client)
+            TABS.close(tab)
 
     @rx.event
     async def session_ended(self):

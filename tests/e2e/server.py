@@ -40,6 +40,7 @@ def portal_server(work: Path, **env_extra: str) -> Iterator[tuple[str, Path]]:
         "MTS_SCHEDULER_INTERVAL_S": "1",
         "MTS_LIVE_POLL_INTERVAL_S": "0.1",
         "MTS_DEMO_TRAFFIC": "0",
+        "MTS_DEMO_FOCUS": "0",  # no random traffic for the lines the tests look at
         "MTS_LOG_LEVEL": "WARNING",
         "REFLEX_FRONTEND_PORT": str(port),
         "REFLEX_CHECK_LATEST_VERSION": "false",

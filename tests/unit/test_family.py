@@ -727,3 +727,27 @@ def test_an_owner_leaving_my_mts_closes_pending_invitations(fam):
     _, member_info = session_for(store, M1)
     with pytest.raises(NotFound):
         transact(store, lambda s: family.accept(s, member_info, m.id, LATER))
+
+
+def test_the_owners_internet_add_on_tops_up_the_pool_for_its_members(fam):
+    """RATING.md: a member who shares the pool also shares the owner's internet add-ons (add-ons first,
+    as for the owner): an owner who buys +5 GB when the pool is empty gives the members internet again."""
+    store, info = fam
+    join(store, M1, invite(store, info, M1).id)
+    pool = pools(store)["data"]
+    # the members use up the whole data pool, then pay for internet at the member tariff's rate
+    charging.ingest(store, [ev(M1, "data", LATER, bytes=pool.total * 1024)], now=LATER)
+    assert pools(store)["data"].used == pool.total
+    [paid] = charging.ingest(store, [ev(M1, "data", LATER, bytes=10 * 1024 * 1024)], now=LATER)
+    assert paid.status == "rated" and paid.charged_kopecks == 10 * 500 and paid.drawn == []
+    # the owner buys +5 GB: the member's next session draws from it, and the member's home screen shows it
+    transact(store, lambda s: billing.connect_option(session=s, line=billing.get_line_for_update(s, OWNER),
+                                                     code="internet_5gb", now=LATER))
+    [free] = charging.ingest(store, [ev(M1, "data", LATER, bytes=10 * 1024 * 1024)], now=LATER)
+    assert free.status == "rated" and free.charged_kopecks == 0
+    assert free.drawn[0]["amount"] == 10 * 1024 and free.drawn[0]["kind"] == "data"
+    member = line_state(store, M1)
+    views = read(store, lambda s: family.pool_views_for_member(session=s, line=member, now=LATER, own=[]))
+    addon = [v for v in views if v.source == "family_addon"]
+    assert len(addon) == 1 and addon[0].remaining == 5 * KB_PER_GB - 10 * 1024
+    invariants(store)
