@@ -130,6 +130,119 @@ def cmd_demo_logins(args) -> int:
     return 0
 
 
+def _print_entry(e: dict, lang: str) -> None:
+    when = f"{e.get('t', 0):>7.1f} s"
+    who = f" [{e['who']}]" if e.get("who") else ""
+    print(f"  {when}{who} {e['en' if lang == 'en' else 'ru']}", flush=True)
+
+
+def _print_outcomes(outcomes: list[dict], lang: str) -> bool:
+    print("outcomes:" if lang == "en" else "итоги:")
+    for o in outcomes:
+        mark = "✓" if o["met"] else "✗"
+        extra = "" if o["met"] else f"   (expected {o['expected']}, got {o['actual']})"
+        print(f"  {mark} {o['text_en' if lang == 'en' else 'text_ru']}{extra}")
+    return all(o["met"] for o in outcomes)
+
+
+def cmd_scenario_list(args) -> int:
+    from simulator.scenario import all_scenarios
+
+    for sc in all_scenarios():
+        print(f"{sc.name:<20} {sc.title(args.lang)}  ({len(sc.steps)} steps, {len(sc.expect)} checks, "
+              f"{sc.duration_s:.0f} s of scenario time)")
+        print("    " + " ".join(sc.story(args.lang).split()))
+    return 0
+
+
+def cmd_scenario_run(args) -> int:
+    """Run a scenario: in this process on the store (default: fast-forward), or in a running portal (--url)."""
+    from simulator.scenario import Run, ScenarioError, load
+
+    try:
+        sc = load(args.name)
+    except ScenarioError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(f"{sc.title(args.lang)} — {' '.join(sc.story(args.lang).split())}")
+    if args.url:
+        return _scenario_over_http(args, sc)
+    from mts_portal.core.clock import SimulatedClock
+
+    engine = _engine(args.db)
+    clock = runtime.clock()
+    moves = any(st.get("do") == "clock" for st in sc.steps)
+    speed = 0.0 if args.speed is None else args.speed
+    if not isinstance(clock, SimulatedClock) and (moves or speed == 0):
+        print("this scenario needs a simulated clock: run it on a demo store (MTS_DEMO=1) or with MTS_SIM_CLOCK=1, "
+              "or in a running demo portal with --url", file=sys.stderr)
+        return 2
+    shown = [0]
+
+    def progress(run) -> None:
+        for e in run.timeline[shown[0]:]:
+            _print_entry(e, args.lang)
+        shown[0] = len(run.timeline)
+
+    report = Run(sc, engine, clock, speed=speed, on_progress=progress, seed=args.seed).run()
+    progress_run = report.timeline[shown[0]:]
+    for e in progress_run:
+        _print_entry(e, args.lang)
+    ok = _print_outcomes([o.to_json() for o in report.outcomes], args.lang)
+    if report.error:
+        print(f"error: {report.error}", file=sys.stderr)
+    print(f"{report.status}")
+    return 0 if ok and report.status == "passed" else 1
+
+
+def _scenario_over_http(args, sc) -> int:
+    import httpx
+
+    from mts_portal.core.settings import get_settings
+
+    token = args.token or get_settings().effective_operator_token
+    if not token:
+        raise SystemExit("--url needs --token (or MTS_OPERATOR_TOKEN)")
+    speed = 10.0 if args.speed is None else args.speed
+    with httpx.Client(base_url=args.url.rstrip("/"), headers={"Authorization": f"Bearer {token}"}, timeout=30) as c:
+        r = c.post(f"/api/v1/scenarios/{sc.name}/runs", json={"speed": speed})
+        if r.status_code != 202:
+            print(f"the portal refused: {r.status_code} {r.text}", file=sys.stderr)
+            return 2
+        run_id = r.json()["id"]
+        print(f"run {run_id} at ×{speed:g}")
+        shown = 0
+        while True:
+            view = c.get(f"/api/v1/scenarios/runs/{run_id}").json()
+            for e in view["timeline"][shown:]:
+                _print_entry(e, args.lang)
+            shown = len(view["timeline"])
+            if view["status"] not in ("running",):
+                break
+            time.sleep(0.5)
+    ok = _print_outcomes(view["outcomes"], args.lang)
+    if view.get("error"):
+        print(f"error: {view['error']}", file=sys.stderr)
+    print(view["status"])
+    return 0 if ok and view["status"] == "passed" else 1
+
+
+def cmd_console_link(args) -> int:
+    """Demo mode: a one-time link into the control room (printed by run.sh)."""
+    from mts_portal.core import console
+    from mts_portal.core.db import transact
+    from mts_portal.core.errors import DomainError
+
+    engine = _engine(args.db)
+    try:
+        ticket = transact(engine, lambda s: console.create_link(session=s, now=runtime.now()))
+    except DomainError as exc:
+        print(exc.message_en, file=sys.stderr)
+        return 2
+    print(f"{args.url.rstrip('/')}/api/v1/console/establish?ticket={ticket}")
+    return 0
+
+
 def cmd_check(args) -> int:
     from mts_portal.core.billing import check_invariants
 
@@ -183,6 +296,23 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(fn=cmd_demo_logins)
     c = sub.add_parser("check", help="check DESIGN §5 invariants over the store")
     c.set_defaults(fn=cmd_check)
+    sc = sub.add_parser("scenario", help="stories with checked outcomes: list | run NAME")
+    scs = sc.add_subparsers(dest="scenario_cmd", required=True)
+    sl = scs.add_parser("list", help="the scenarios, with their stories")
+    sl.add_argument("--lang", choices=("ru", "en"), default="ru")
+    sl.set_defaults(fn=cmd_scenario_list)
+    sr = scs.add_parser("run", help="run one; exit status 1 when an outcome is not met")
+    sr.add_argument("name")
+    sr.add_argument("--url", help="run it in a running portal (e.g. http://127.0.0.1:3000) and follow it")
+    sr.add_argument("--token", help="operator token for --url (default MTS_OPERATOR_TOKEN / demo token)")
+    sr.add_argument("--speed", type=float, default=None,
+                    help="scenario time ÷ wall time; 0 = fast-forward (default: 0 here, 10 with --url)")
+    sr.add_argument("--seed", type=int, default=None)
+    sr.add_argument("--lang", choices=("ru", "en"), default="ru")
+    sr.set_defaults(fn=cmd_scenario_run)
+    cl = sub.add_parser("console-link", help="demo mode: a one-time link into the control room")
+    cl.add_argument("--url", default="http://127.0.0.1:3000")
+    cl.set_defaults(fn=cmd_console_link)
     return p
 
 

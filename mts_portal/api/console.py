@@ -4,7 +4,9 @@
   ticket (the operator token typed into the room) → the room's HttpOnly cookie, then /console;
 - GET /api/v1/console/logout               ends the room's session;
 - GET /api/v1/demo/sms/{msisdn}            demo mode, operator token: a number's demo SMS inbox
-  (Locust's portal users read their login codes there, as a presenter reads the demo phone).
+  (Locust's portal users read their login codes there, as a presenter reads the demo phone);
+- /api/v1/scenarios…                       operator token, simulated clock: list the scenarios, start a
+  run in this portal, follow it, stop it (`python -m simulator scenario run NAME --url …`).
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from mts_portal.core import console, runtime
 from mts_portal.core.db import read, transact
-from mts_portal.core.errors import DomainError, Invalid, NotFound
+from mts_portal.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from mts_portal.core.events import is_msisdn
 from mts_portal.core.settings import get_settings
 
@@ -83,3 +86,80 @@ def demo_sms(msisdn: str, limit: Annotated[int, Query(ge=1, le=50)] = 10):
         .where(SmsMessage.to_msisdn == msisdn).order_by(SmsMessage.id.desc()).limit(limit)).all())
     return {"msisdn": msisdn, "messages": [{"id": i, "from": f, "text": t, "at": at.isoformat()}
                                            for i, f, t, at in rows]}
+
+
+# ---------------------------------------------------------------- scenarios (simulator/scenarios)
+
+
+class ScenarioRunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    speed: float = Field(default=10.0, ge=0, le=1000,
+                         description="scenario time ÷ wall time; 0 runs it in fast-forward (the clock jumps)")
+
+
+def _simulated_clock():
+    from mts_portal.core.clock import SimulatedClock
+
+    clock = runtime.clock()
+    if not isinstance(clock, SimulatedClock):
+        raise Forbidden("scenarios run on a simulated clock (demo and test modes) only",
+                        "Сценарии запускаются только с имитируемыми часами (демо- и тестовый режим)")
+    return clock
+
+
+@router.get("/api/v1/scenarios", dependencies=[Depends(_require_operator)])
+def scenarios():
+    """The scenarios this portal can run, with their stories in both languages."""
+    from simulator.scenario import all_scenarios
+
+    return {"scenarios": [{"name": s.name, "title_ru": s.title_ru, "title_en": s.title_en, "story_ru": s.story_ru,
+                           "story_en": s.story_en, "steps": len(s.steps), "checks": len(s.expect),
+                           "duration_s": s.duration_s} for s in all_scenarios()]}
+
+
+@router.post("/api/v1/scenarios/{name}/runs", status_code=202, dependencies=[Depends(_require_operator)])
+def start_scenario(name: str, body: ScenarioRunIn | None = None):
+    """Start a run in this portal (its progress: GET /api/v1/scenarios/runs/{id})."""
+    from mts_portal.core.live import HUB
+    from simulator.scenario import ScenarioError, load, start_in_background
+
+    body = body or ScenarioRunIn()
+    clock = _simulated_clock()
+    try:
+        load(name)
+    except ScenarioError as exc:
+        raise NotFound(str(exc), "Такого сценария нет") from exc
+    run_id = start_in_background(runtime.engine(), clock, name, speed=body.speed, publish=HUB.publish,
+                                 demo_traffic=get_settings().demo)
+    transact(runtime.engine(), lambda s: console.audit(s, None, "scenario_start", name, f"run {run_id} via API",
+                                                       runtime.now()))
+    return {"id": run_id, "name": name, "speed": body.speed}
+
+
+def _run_row(run_id: str):
+    from mts_portal.core.errors import parse_id
+    from mts_portal.core.models import ScenarioRun
+
+    row = read(runtime.engine(), lambda s: s.get(ScenarioRun, parse_id(run_id)))
+    if row is None:
+        raise NotFound("no such scenario run", "Такого запуска нет")
+    return row
+
+
+@router.get("/api/v1/scenarios/runs/{run_id}", dependencies=[Depends(_require_operator)])
+def scenario_run(run_id: str):
+    from datetime import UTC, datetime
+
+    from simulator.scenario import run_view
+
+    return run_view(_run_row(run_id), datetime.now(UTC))
+
+
+@router.post("/api/v1/scenarios/runs/{run_id}/stop", dependencies=[Depends(_require_operator)])
+def stop_scenario(run_id: str):
+    from simulator.scenario import request_stop
+
+    row = _run_row(run_id)
+    if not request_stop(runtime.engine(), row.id):
+        raise Conflict("this run is not running", "Этот запуск уже завершён")
+    return {"id": row.id, "stop_requested": True}

@@ -27,6 +27,7 @@ from mts_portal.core.catalog import (
 )
 from mts_portal.core.clock import (
     Period,
+    fmt_date,
     moscow_date,
     moscow_midnight,
     period_of,
@@ -386,11 +387,27 @@ def rollover_line(*, session: Session, line: Line, now: datetime, catalog: Catal
         items = carried + period_fee_items(session, line, tariff, period, catalog, part=period.days,
                                            whole=period.days)
         spec = GrantSpec(tariff.code, period.days, period.days, period.end.isoformat())
-        charge_or_suspend(session, line, items, spec, at=period.start, catalog=catalog)
+        if charge_or_suspend(session, line, items, spec, at=period.start, catalog=catalog):
+            _period_notice(session, line, period, sum(i.amount_kopecks for i in items), tariff)
         ran += 1
     if ran:
         touch(session, line, now)
     return ran
+
+
+def _period_notice(session: Session, line: Line, period: Period, paid: int, tariff: TariffInfo) -> None:
+    """One notice per line at each paid period start: what was charged and until when the bundles last."""
+    last_day = fmt_date(period.end - timedelta(seconds=1))
+    bundles = bool(tariff.minutes or tariff.sms or tariff.data_kb)
+    ru = [f"Начался новый расчётный период: {period.name('ru')}."]
+    en = [f"A new billing period has started: {period.name('en')}."]
+    if paid:
+        ru.append(f"Списано {format_rub(paid)}.")
+        en.append(f"{format_rub(paid, 'en')} charged.")
+    if bundles:
+        ru.append(f"Пакеты обновлены по {last_day}.")
+        en.append(f"Bundles renewed until {last_day}.")
+    notify_line(session, line, notify.notification(line.id, "info", " ".join(ru), " ".join(en), period.start))
 
 
 # ---------------------------------------------------------------- provisioning
