@@ -6,6 +6,7 @@ import reflex as rx
 
 from mts_portal import services
 from mts_portal.api import app as api
+from mts_portal.pages.console import console_page
 from mts_portal.pages.detail import detail_page
 from mts_portal.pages.family import family_page
 from mts_portal.pages.home import home_page
@@ -19,6 +20,7 @@ from mts_portal.pages.services import bonus_page, internet_page, roaming_page, s
 from mts_portal.pages.settings import settings_page
 from mts_portal.pages.tariffs import tariffs_page
 from mts_portal.state.base import RELANG_EVENTS, SessionState, UiState
+from mts_portal.state.console import ConsoleState
 from mts_portal.state.detail import DetailState
 from mts_portal.state.family import FamilyState
 from mts_portal.state.home import HomeState
@@ -58,6 +60,8 @@ PUBLIC = [
     ("/login", login_page, "title.login", LoginState.load, LoginState.relang),
     ("/phone", phone_page, "title.phone", PhoneState.load, PhoneState.relang),
     ("/mailbox", mailbox_page, "title.mailbox", MailboxState.load, None),
+    # the product team's control room: its own operator session, checked by every handler (state/console.py)
+    ("/console", console_page, "title.console", ConsoleState.load, ConsoleState.relang),
 ]
 PRIVATE = [
     ("/", home_page, "title.home", HomeState.load, None),

@@ -295,7 +295,7 @@ def _routes(api: FastAPI) -> None:
 
         The login page's websocket must carry the nonce: a ticket is bound to it when a login is proven,
         and /establish redeems the ticket only with the same nonce (login CSRF)."""
-        if not (next == "/login" or next.startswith("/login?")) or "\\" in next:
+        if not any(next == p or next.startswith(p + "?") for p in ("/login", "/console")) or "\\" in next:
             next = "/login"
         response = RedirectResponse(next, status_code=303)
         _ensure_prelogin(request, response)

@@ -188,3 +188,37 @@ def deployment_seconds(engine, first_second: int, metrics: EngineMetrics = METRI
     for sec, v in metrics.since(first_second).items():
         out.setdefault(sec, Second()).add(v)
     return out
+
+
+def summary(engine, *, window_s: int = 120, minutes: int = 10, now: float | None = None,
+            metrics: EngineMetrics = METRICS) -> dict:
+    """The control room's engine panel: events per second by outcome over the last `window_s` seconds,
+    kopecks charged per minute over the last `minutes`, batch latency p50/p95 over the last minute."""
+    now = now if now is not None else time.time()
+    cur = int(now)
+    first = min(cur - window_s, (cur // 60 - minutes + 1) * 60)
+    secs = deployment_seconds(engine, first, metrics)
+    series = []
+    for sec in range(cur - window_s, cur):
+        v = secs.get(sec) or Second()
+        series.append({"second": sec, "rated": v.rated, "duplicate": v.duplicate, "rejected": v.rejected,
+                       "blocked": v.blocked})
+    minute = Second()
+    for sec in range(cur - 60, cur):
+        if sec in secs:
+            minute.add(secs[sec])
+    recent = Second()
+    for sec in range(cur - 5, cur):
+        if sec in secs:
+            recent.add(secs[sec])
+    per_minute = []
+    for m in range(minutes):
+        start = (cur // 60 - minutes + 1 + m) * 60
+        per_minute.append({"minute": start, "charged_kopecks": sum(secs[s].charged_kopecks
+                                                                    for s in range(start, start + 60) if s in secs)})
+    return {"series": series, "events_per_s": recent.events / 5.0, "rated_per_s": recent.rated / 5.0,
+            "last_minute": {"events": minute.events, "rated": minute.rated, "duplicate": minute.duplicate,
+                            "rejected": minute.rejected, "blocked": minute.blocked,
+                            "charged_kopecks": minute.charged_kopecks, "batches": minute.batches},
+            "p50_ms": percentile(minute.hist, 0.50), "p95_ms": percentile(minute.hist, 0.95),
+            "per_minute": per_minute}
