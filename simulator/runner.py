@@ -84,7 +84,7 @@ def _save_store_clock(engine, now: datetime) -> None:
 
     def fn(s):
         row = s.get(SimClockRow, 1) or SimClockRow(id=1, offset_seconds=0.0)
-        stored = ClockSetting(row.offset_seconds, row.speed, row.anchor_wall)
+        stored = ClockSetting(row.offset_seconds, row.speed, row.anchor_wall, row.session_offset)
         wall = _time.time()
         if stored.at(wall) < goal:
             new = stored.moved_to(goal, wall)

@@ -25,7 +25,7 @@ from mts_portal.core.db import make_engine  # noqa: E402
 
 PG_BASE = os.environ.get("MTS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
-PG_SCHEMA = f"mts_test_{WORKER}"
+PG_SCHEMA = f"mts_test_{WORKER}_{os.getpid()}"  # unique per process: several checkouts may test at once
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)  # Sunday, 15:00 in Moscow
 
 
@@ -138,3 +138,12 @@ def sqlite_store(tmp_path, sqlite_template):
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(T0)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_clock_choice():
+    """A test that made the process's clock simulated (demo or test mode) must not leave it to the next."""
+    yield
+    from mts_portal.core import runtime
+
+    runtime._clock = None

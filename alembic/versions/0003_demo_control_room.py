@@ -118,11 +118,13 @@ def upgrade() -> None:
     with op.batch_alter_table('sim_clock', schema=None) as batch_op:
         batch_op.add_column(sa.Column('speed', sa.Float(), nullable=False, server_default='1'))
         batch_op.add_column(sa.Column('anchor_wall', sa.Float(), nullable=False, server_default='0'))
+        batch_op.add_column(sa.Column('session_offset', sa.Float(), nullable=False, server_default='0'))
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('sim_clock', schema=None) as batch_op:
+        batch_op.drop_column('session_offset')
         batch_op.drop_column('anchor_wall')
         batch_op.drop_column('speed')
 

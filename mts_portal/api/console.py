@@ -38,7 +38,7 @@ def establish(request: Request, ticket: str = ""):
     client = request.client.host if request.client else ""
     try:
         token = transact(runtime.engine(), lambda s: console.redeem(
-            session=s, ticket=ticket, client=client, now=runtime.now(), binding=_prelogin_nonce(request)))
+            session=s, ticket=ticket, client=client, now=runtime.session_now(), binding=_prelogin_nonce(request)))
     except DomainError as exc:
         response = RedirectResponse(f"/console?e={exc.code}", status_code=303)
         _ensure_prelogin(request, response)
@@ -56,7 +56,7 @@ def logout(request: Request):
 
     if _same_origin(request):
         token = request.cookies.get(console.OPERATOR_COOKIE)
-        transact(runtime.engine(), lambda s: console.logout(session=s, token=token, now=runtime.now()))
+        transact(runtime.engine(), lambda s: console.logout(session=s, token=token, now=runtime.session_now()))
     response = RedirectResponse("/console?e=logout", status_code=303)
     response.delete_cookie(console.OPERATOR_COOKIE, path="/", httponly=True, secure=get_settings().cookie_secure,
                            samesite="strict")
@@ -132,7 +132,7 @@ def start_scenario(name: str, body: ScenarioRunIn | None = None):
     run_id = start_in_background(runtime.engine(), clock, name, speed=body.speed, publish=HUB.publish,
                                  demo_traffic=get_settings().demo)
     transact(runtime.engine(), lambda s: console.audit(s, None, "scenario_start", name, f"run {run_id} via API",
-                                                       runtime.now()))
+                                                       runtime.session_now()))
     return {"id": run_id, "name": name, "speed": body.speed}
 
 

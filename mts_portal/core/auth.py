@@ -426,18 +426,18 @@ def _start_session(session: Session, line: Line, client: str, now: datetime, via
 
 
 def login_with_code(*, session: Session, attempt_id: str, msisdn: str, code: str, client: str,
-                    now: datetime, binding: str | None = None) -> LoginGrant:
+                    now: datetime, binding: str | None = None, session_now: datetime | None = None) -> LoginGrant:
     """A right code becomes a one-time ticket, bound to the browser's pre-login nonce `binding`."""
     check_code(session=session, attempt_id=attempt_id, msisdn=msisdn, code=code, purpose="login", now=now)
     line = session.exec(select(Line).where(Line.msisdn == msisdn)).scalars().first()
     if line is None:  # cannot happen: no code is delivered to unknown numbers
         raise Unauthorized(GENERIC_BAD_CREDENTIALS_EN, GENERIC_BAD_CREDENTIALS_RU)
     _refuse_lost(line)
-    return _grant(session, line, now, binding, via="code")
+    return _grant(session, line, session_now or now, binding, via="code")
 
 
 def login_with_password(*, session: Session, msisdn: str, password: str, client: str, now: datetime,
-                        binding: str | None = None) -> LoginGrant:
+                        binding: str | None = None, session_now: datetime | None = None) -> LoginGrant:
     guard = _guard(session, msisdn)
     _check_not_locked(guard, now)
     line = session.exec(select(Line).where(Line.msisdn == msisdn)).scalars().first()
@@ -462,7 +462,7 @@ def login_with_password(*, session: Session, msisdn: str, password: str, client:
     if _hasher.check_needs_rehash(cred.password_hash):
         cred.password_hash = _hasher.hash(password)
         session.add(cred)
-    return _grant(session, line, now, binding, via="password")
+    return _grant(session, line, session_now or now, binding, via="password")
 
 
 def _refuse_lost(line: Line) -> None:

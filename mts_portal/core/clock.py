@@ -56,17 +56,22 @@ class ClockSetting:
     offset: float = 0.0
     speed: float = 1.0
     anchor_wall: float = 0.0
+    session_offset: float = 0.0  # sessions' clock: wall + this (see SimClockRow)
 
     def at(self, wall: float) -> float:
         return self.anchor_wall + self.offset + (wall - self.anchor_wall) * self.speed
 
-    def moved_to(self, target: float, wall: float) -> ClockSetting:
-        """The same speed, simulated time `target` at wall time `wall`."""
-        return ClockSetting(offset=target - wall, speed=self.speed, anchor_wall=wall)
+    def moved_to(self, target: float, wall: float, sessions_too: bool = False) -> ClockSetting:
+        """The same speed, simulated time `target` at wall time `wall`; `sessions_too` moves the sessions'
+        clock by as much (the test API: an idle logout tested by moving the clock)."""
+        gain = target - self.at(wall) if sessions_too else 0.0
+        return ClockSetting(offset=target - wall, speed=self.speed, anchor_wall=wall,
+                            session_offset=self.session_offset + max(0.0, gain))
 
     def with_speed(self, speed: float, wall: float) -> ClockSetting:
         """Another speed from now on, the simulated time unchanged at `wall`."""
-        return ClockSetting(offset=self.at(wall) - wall, speed=speed, anchor_wall=wall)
+        return ClockSetting(offset=self.at(wall) - wall, speed=speed, anchor_wall=wall,
+                            session_offset=self.session_offset)
 
 
 MAX_SPEED = 100_000.0  # simulated seconds per wall second (×3600 is the control room's fastest button)
@@ -113,6 +118,11 @@ class SimulatedClock:
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.setting().at(time.time()), UTC)
 
+    def session_now(self) -> datetime:
+        """The clock sessions are judged by (idle and absolute limits, login tickets): the wall clock, plus
+        what the test API moved. The control room's jumps, scenarios and a fast clock leave it alone."""
+        return datetime.fromtimestamp(time.time() + self.setting().session_offset, UTC)
+
     def _change(self, update) -> ClockSetting:
         with self._lock:
             new = self._save(update)
@@ -120,9 +130,10 @@ class SimulatedClock:
             self._loaded_at = time.monotonic()
         return new
 
-    def move_to(self, target: datetime) -> datetime:
+    def move_to(self, target: datetime, *, sessions_too: bool = False) -> datetime:
         """Move forward to `target` (never back); the speed stays. Returns the new now.
-        Two processes moving the clock at once can never move it back (`save` serialises them)."""
+        Two processes moving the clock at once can never move it back (`save` serialises them).
+        `sessions_too`: the sessions' clock moves as much (POST /api/v1/clock, for tests)."""
         goal = as_utc(target).timestamp()
 
         def update(stored: ClockSetting, wall: float) -> ClockSetting:
@@ -130,7 +141,7 @@ class SimulatedClock:
             if goal < current - 1e-6:
                 raise ValueError(f"the clock only moves forward; now is "
                                  f"{datetime.fromtimestamp(current, UTC).isoformat()}")
-            return stored.moved_to(goal, wall)
+            return stored.moved_to(goal, wall, sessions_too=sessions_too)
 
         self._change(update)
         return as_utc(target)

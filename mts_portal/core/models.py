@@ -554,6 +554,9 @@ class SimClockRow(SQLModel, table=True):
     offset_seconds: float = 0.0
     speed: float = 1.0
     anchor_wall: float = 0.0
+    # sessions' clock = wall + session_offset: moved by POST /api/v1/clock (tests of idle logout) but not
+    # by the control room's or a scenario's moves nor by the speed, so a demo never logs its audience out
+    session_offset: float = 0.0
 
 
 class ChangeLog(SQLModel, table=True):

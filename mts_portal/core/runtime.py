@@ -37,8 +37,8 @@ def engine() -> Engine:
 
 def load_clock_setting(eng: Engine) -> ClockSetting:
     with eng.connect() as conn:
-        row = conn.execute(select(SimClockRow.offset_seconds, SimClockRow.speed, SimClockRow.anchor_wall)
-                           .where(SimClockRow.id == 1)).first()
+        row = conn.execute(select(SimClockRow.offset_seconds, SimClockRow.speed, SimClockRow.anchor_wall,
+                                  SimClockRow.session_offset).where(SimClockRow.id == 1)).first()
     return ClockSetting(*row) if row is not None else ClockSetting()
 
 
@@ -48,10 +48,12 @@ def save_clock_setting(eng: Engine, update) -> ClockSetting:
 
     def fn(session):
         row = session.get(SimClockRow, 1, with_for_update=True, populate_existing=True)
-        stored = ClockSetting(row.offset_seconds, row.speed, row.anchor_wall) if row else ClockSetting()
+        stored = ClockSetting(row.offset_seconds, row.speed, row.anchor_wall, row.session_offset) if row \
+            else ClockSetting()
         new = update(stored, time.time())
         row = row or SimClockRow(id=1)
         row.offset_seconds, row.speed, row.anchor_wall = new.offset, new.speed, new.anchor_wall
+        row.session_offset = new.session_offset
         session.add(row)
         return new
 
@@ -74,6 +76,12 @@ def clock() -> Clock:
 
 def now() -> datetime:
     return clock().now()
+
+
+def session_now() -> datetime:
+    """The time sessions are judged by: the wall clock (plus what the test API moved, simulated clock)."""
+    c = clock()
+    return c.session_now() if isinstance(c, SimulatedClock) else now()
 
 
 def catalog() -> Catalog:

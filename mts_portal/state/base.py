@@ -205,7 +205,7 @@ class SessionState(UiState):
         token = self._token()
         if not token:
             return None
-        info = await write(lambda s: auth.validate_session(session=s, token=token, now=runtime.now(),
+        info = await write(lambda s: auth.validate_session(session=s, token=token, now=runtime.session_now(),
                                                            touch_it=touch))
         if info is not None and info.session_id != self._session_id:
             # a new login in this tab: nothing filled for an earlier session may show
@@ -247,7 +247,7 @@ class SessionState(UiState):
     async def _gone(self):
         """The redirect for a session that no longer works, with the reason shown on the login page."""
         token = self._token()
-        reason = await query(lambda s: auth.ended_reason(session=s, token=token, now=runtime.now()))
+        reason = await query(lambda s: auth.ended_reason(session=s, token=token, now=runtime.session_now()))
         return await self._to_login({"idle": "idle", "line_lost": "lost", "password": "password"}
                                     .get(reason, "expired"))
 
@@ -292,7 +292,7 @@ class SessionState(UiState):
             while True:
                 await asyncio.sleep(SESSION_CHECK_S)
                 # an ended session is recorded with its reason (shown on the login page)
-                alive = await write(lambda s: auth.validate_session(session=s, token=token, now=runtime.now(),
+                alive = await write(lambda s: auth.validate_session(session=s, token=token, now=runtime.session_now(),
                                                                     touch_it=False))
                 if alive is None:
                     yield SessionState.session_ended
@@ -309,7 +309,7 @@ class SessionState(UiState):
     async def logout(self):
         token = self._token()
         if token:
-            await write(lambda s: auth.end_session(session=s, token=token, now=runtime.now()))
+            await write(lambda s: auth.end_session(session=s, token=token, now=runtime.session_now()))
         await wipe_tab(self)
         return rx.call_script(f"{FORGET_TAB} window.location.assign('/api/v1/session/logout?reason=logout')")
 

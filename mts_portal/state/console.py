@@ -183,7 +183,7 @@ class ConsoleState(UiState):
         token = self._op_token()
         if not token:
             return None
-        now = runtime.now()
+        now = runtime.session_now()
         return await in_thread(lambda: transact(runtime.engine(), lambda s: console.validate(
             session=s, token=token, now=now)))
 
@@ -219,7 +219,7 @@ class ConsoleState(UiState):
         token = str(form.get("token", "") or "")
         client = self._client()
         binding = self._prelogin()
-        now = runtime.now()
+        now = runtime.session_now()
         try:
             ticket = await in_thread(lambda: transact(runtime.engine(), lambda s: console.login_with_token(
                 session=s, token=token, client=client, now=now, binding=binding), keep_on=(Unauthorized, Locked)))
@@ -255,7 +255,7 @@ class ConsoleState(UiState):
                 if time.monotonic() - checked_at >= 5.0:  # a read-only check: watching is not activity
                     checked_at = time.monotonic()
                     alive = await in_thread(lambda t=token: read(runtime.engine(), lambda s: console.check(
-                        session=s, token=t, now=runtime.now())))
+                        session=s, token=t, now=runtime.session_now())))
                     if alive is None:
                         async with self:
                             self._ended()
@@ -355,7 +355,7 @@ class ConsoleState(UiState):
 
         rate = str(form.get("rate", "") or "").replace(",", ".").strip()
         focus = str(form.get("focus", "")).lower() in ("on", "true", "1")
-        now = runtime.now()
+        now = runtime.session_now()
         try:
             settings = await in_thread(lambda: transact(runtime.engine(), lambda s: console.set_traffic(
                 session=s, operator_session_id=op.session_id, now=now, rate_per_s=rate if rate else None,
@@ -382,7 +382,7 @@ class ConsoleState(UiState):
             return None
         await in_thread(clock.set_speed, CLOCK_SPEEDS[key])
         await in_thread(lambda: transact(runtime.engine(), lambda s: console.audit(
-            s, op.session_id, "clock_speed", key, "", runtime.now())))
+            s, op.session_id, "clock_speed", key, "", runtime.session_now())))
         self.speed_key = key
         self.clock_error = ""
         await self._load_audit()
@@ -407,7 +407,7 @@ class ConsoleState(UiState):
             clock.move_to(target)
             report = jobs.run_due(runtime.engine(), target)
             transact(runtime.engine(), lambda s: console.audit(s, op.session_id, "clock_jump", where,
-                                                               json.dumps(report.to_json()), target))
+                                                               json.dumps(report.to_json()), runtime.session_now()))
             return report
 
         try:
@@ -483,7 +483,7 @@ class ConsoleState(UiState):
         if not get_settings().demo:
             self.subscriber_error = self.t["console.cabinet_demo_only"]
             return None
-        m, binding, now = str(msisdn)[:11], self._prelogin(), runtime.now()
+        m, binding, now = str(msisdn)[:11], self._prelogin(), runtime.session_now()
         try:
             ticket = await in_thread(lambda: transact(runtime.engine(), lambda s: console.open_cabinet(
                 session=s, operator_session_id=op.session_id, msisdn=m, binding=binding, now=now)))
@@ -520,7 +520,7 @@ class ConsoleState(UiState):
             self.run_error = str(exc)
             return None
         await in_thread(lambda: transact(runtime.engine(), lambda s: console.audit(
-            s, op.session_id, "scenario_start", str(name), f"run {run_id}, ×{speed:g}", runtime.now())))
+            s, op.session_id, "scenario_start", str(name), f"run {run_id}, ×{speed:g}", runtime.session_now())))
         self.run_error = ""
         self._run_id = run_id
         self._apply_run(await in_thread(_run_view, run_id))
@@ -537,7 +537,7 @@ class ConsoleState(UiState):
             run_id = self._run_id
             await in_thread(request_stop, runtime.engine(), run_id)
             await in_thread(lambda: transact(runtime.engine(), lambda s: console.audit(
-                s, op.session_id, "scenario_stop", str(run_id), "", runtime.now())))
+                s, op.session_id, "scenario_stop", str(run_id), "", runtime.session_now())))
 
     def _apply_run(self, view: dict | None) -> None:
         if not view:

@@ -182,7 +182,7 @@ class FamilyState(SessionState):
             async with self:
                 lines, since = list(self._watch), self._since
             changed = await HUB.wait_any(lines, 10.0, since=since)
-            alive = await write(lambda s: auth.validate_session(session=s, token=token, now=runtime.now(),
+            alive = await write(lambda s: auth.validate_session(session=s, token=token, now=runtime.session_now(),
                                                                 touch_it=False))
             if alive is None:
                 yield FamilyState.leave_page

@@ -88,7 +88,7 @@ class HomeState(SessionState):
                     token = self._token()
                 changed = await HUB.wait(line_id, WAKE_EVERY_S, since=since)
                 # checks the session without counting as activity; an ended session is recorded with its reason
-                alive = await write(lambda s, t=token: auth.validate_session(session=s, token=t, now=runtime.now(),
+                alive = await write(lambda s, t=token: auth.validate_session(session=s, token=t, now=runtime.session_now(),
                                                                              touch_it=False))
                 if alive is None:
                     yield HomeState.leave

@@ -129,7 +129,7 @@ class LoginState(UiState):
     async def load(self):
         token = self._token()  # already logged in? go home
         if token:
-            info = await query(lambda s: auth.validate_session(session=s, token=token, now=runtime.now(),
+            info = await query(lambda s: auth.validate_session(session=s, token=token, now=runtime.session_now(),
                                                                touch_it=False))
             if info is not None:
                 return rx.redirect("/")
@@ -323,7 +323,7 @@ class LoginState(UiState):
         attempt, msisdn, client = self._attempt_id, self._msisdn, self._client()
         yield await self._login(lambda s, b: auth.login_with_code(session=s, attempt_id=attempt, msisdn=msisdn,
                                                                   code=code, client=client, now=runtime.now(),
-                                                                  binding=b))
+                                                                  binding=b, session_now=runtime.session_now()))
 
     @rx.event
     async def submit_password(self, form: dict):
@@ -339,7 +339,8 @@ class LoginState(UiState):
         client = self._client()
         yield await self._login(lambda s, b: auth.login_with_password(session=s, msisdn=msisdn,
                                                                       password=password, client=client,
-                                                                      now=runtime.now(), binding=b))
+                                                                      now=runtime.now(), binding=b,
+                                                                      session_now=runtime.session_now()))
 
 class PhoneState(UiState):
     """Demo mode only: the SMS inbox of any number, so a demo can log in by code."""

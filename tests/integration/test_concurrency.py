@@ -6,6 +6,7 @@ no lock error reaches a caller, and the invariants hold."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -102,7 +103,7 @@ def test_four_processes_on_postgresql(tmp_path):
     from mts_portal.core.migrate import migrate
     from simulator.population import seed
 
-    schema = "mts_concurrency_test"
+    schema = f"mts_concurrency_test_{os.getpid()}"  # several checkouts may test at once
     admin = make_engine(PG_BASE)
     with admin.connect() as c:
         c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))

@@ -5,6 +5,7 @@ accounted for, and the invariants hold — on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import timedelta
@@ -97,7 +98,7 @@ def test_family_pool_race_on_sqlite(tmp_path, sqlite_template):
 def test_family_pool_race_on_postgresql(tmp_path):
     if not _pg_ok():
         pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
-    schema = "mts_family_race"
+    schema = f"mts_family_race_{os.getpid()}"  # several checkouts may test at once
     admin = make_engine(PG_BASE)
     with admin.connect() as c:
         c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))

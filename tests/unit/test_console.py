@@ -115,6 +115,7 @@ def room(sqlite_store, monkeypatch, tmp_path):
     monkeypatch.setattr(get_settings(), "demo", True)
     monkeypatch.setattr(runtime, "engine", lambda: sqlite_store)
     monkeypatch.setattr(runtime, "now", lambda: T0)
+    monkeypatch.setattr(runtime, "session_now", lambda: T0)
     make_line(sqlite_store, A, "smart", balance=100_000, now=T0 - timedelta(days=1))
     return sqlite_store
 

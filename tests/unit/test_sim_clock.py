@@ -51,3 +51,16 @@ def test_pause_and_fast_forward(store):
         a.set_speed(-1)
     with pytest.raises(ValueError):
         a.set_speed(float("nan"))
+
+
+def test_the_control_rooms_moves_and_speed_leave_sessions_alone_the_test_api_does_not(store):
+    """A presenter jumping to the end of the month (or running ×3600) must not log the audience out; the
+    test API's move (POST /api/v1/clock) still ages sessions, as the idle-logout tests need."""
+    a = store_clock(store, refresh_s=0.0)
+    before = a.session_now()
+    a.move_to(a.now() + timedelta(days=5))
+    a.set_speed(3600)
+    assert abs((a.session_now() - before).total_seconds()) < 2
+    a.set_speed(1)
+    a.move_to(a.now() + timedelta(minutes=21), sessions_too=True)
+    assert 21 * 60 - 2 < (a.session_now() - before).total_seconds() < 21 * 60 + 60
