@@ -754,9 +754,14 @@ def purge(*, session: Session, now: datetime) -> None:
     """Housekeeping: old codes, rate events and ended sessions."""
     session.execute(delete(OtpCode).where(OtpCode.expires_at < now - timedelta(days=1)))
     session.execute(delete(RateEvent).where(RateEvent.at < now - RATE_WINDOW * 2))
-    session.execute(delete(LoginTicket).where(LoginTicket.expires_at < now - timedelta(hours=1)))
+    # tickets and sessions keep the sessions' clock, which a demo's clock jumps leave behind: judged by the
+    # earlier of the two clocks, a live ticket is never purged
+    from datetime import UTC
+
+    earlier = min(now, datetime.now(UTC))
+    session.execute(delete(LoginTicket).where(LoginTicket.expires_at < earlier - timedelta(hours=1)))
     session.execute(delete(AuthSession).where(AuthSession.ended_at.is_not(None),
-                                              AuthSession.ended_at < now - timedelta(days=30)))
+                                              AuthSession.ended_at < earlier - timedelta(days=30)))
 
 
 def holder_name(session: Session, account_id: int) -> str:
