@@ -31,5 +31,8 @@ else
   python -m simulator demo-logins
 fi
 echo
+if [[ "$MTS_DEMO" == "1" ]]; then
+  echo "Control room (one-time link, valid 12 h): $(python -m simulator console-link --url "http://127.0.0.1:$PORT")"
+fi
 echo "Starting the portal on http://127.0.0.1:$PORT  (Ctrl+C stops it)"
 exec reflex run --env prod --backend-host 127.0.0.1 --frontend-port "$PORT"
