@@ -22,7 +22,7 @@ from mts_portal.core.detail import RecordView
 from mts_portal.core.errors import DomainError
 from mts_portal.core.explain import describe
 from mts_portal.core.models import Line
-from mts_portal.core.money import format_rub
+from mts_portal.core.money import format_amount, format_rub
 from mts_portal.i18n import add, count_text, tr
 from mts_portal.state.base import KEEP_FAILURES, SessionState, both, query, write
 from mts_portal.state.views import day_text, moment_text
@@ -97,6 +97,7 @@ add({
     "memory.out": ("исходящий", "outgoing"),
     "memory.in": ("входящий", "incoming"),
     "memory.backups": ("Резервные копии", "Backups"),
+    "memory.last": ("Последняя копия", "Latest backup"),
     "memory.no_backups": ("Копий пока нет", "No backups yet"),
     "memory.backup_now": ("Сделать копию сейчас", "Back up now"),
     "memory.backup_q": ("Сделать резервную копию?", "Make a backup?"),
@@ -206,6 +207,10 @@ def _pair(pair, lang: str) -> str:
     return pair[1] if lang == "en" else pair[0]
 
 
+def quoted(text: str, lang: str) -> str:
+    return f"“{text}”" if lang == "en" else f"«{text}»"
+
+
 def connect_cost(session: Session, line: Line, code: str, now) -> int:
     return billing.option_connect_price(session, line, default_catalog().products[code], now)
 
@@ -216,10 +221,10 @@ def service_details(session: Session, line: Line, now, lang: str) -> dict[str, s
     out: dict[str, str] = {}
     choice = goodok.current(session, line)
     m = goodok.BY_CODE.get(choice.melody_code) if choice else None
-    out["goodok"] = (tr("goodok.current", lang) + f": «{m.title(lang)}» — {m.artist(lang)}") if m else \
+    out["goodok"] = (tr("goodok.current", lang) + f": {quoted(m.title(lang), lang)} — {m.artist(lang)}") if m else \
         tr("goodok.none", lang)
     last = memory.newest(session, line.id)
-    out["second_memory"] = (f"{tr('memory.backups', lang)}: {moment_text(last.created_at, lang)}, "
+    out["second_memory"] = (f"{tr('memory.last', lang)}: {moment_text(last.created_at, lang)}, "
                             f"{memory.size_text(last.size_bytes, lang)}") if last else tr("memory.no_backups", lang)
     kids = parental.links_of_parent(session, line.id)
     if kids:
@@ -338,7 +343,7 @@ class GoodokState(ServicePage, SessionState):
         lang = self._lang()
         v = await query(lambda s: goodok.view(s, info, info.selected_msisdn))
         cur = goodok.BY_CODE.get(v.current) if v.current else None
-        self.current_title = f"«{cur.title(lang)}» — {cur.artist(lang)}" if cur else ""
+        self.current_title = f"{quoted(cur.title(lang), lang)} — {cur.artist(lang)}" if cur else ""
         self.current_since = f"{tr('goodok.since', lang)} {moment_text(v.chosen_at, lang)}" if cur else ""
         rows = []
         for m in goodok.MELODIES:
@@ -380,7 +385,7 @@ class GoodokState(ServicePage, SessionState):
         except DomainError as exc:
             return rx.toast.error(self._msg(exc))
         price = await query(lambda s: goodok.price_for(s, cabinet.selected_line(s, info), m))
-        self.ask_code, self.ask_name = m.code, f"«{m.title(lang)}» — {m.artist(lang)}"
+        self.ask_code, self.ask_name = m.code, f"{quoted(m.title(lang), lang)} — {m.artist(lang)}"
         self.ask_cost = format_rub(price, lang)
         if price:
             self.ask_terms = tr("goodok.cost_paid", lang).format(price=format_rub(price, lang))
@@ -458,7 +463,8 @@ class MemoryState(ServicePage, SessionState):
         self.contacts = [{"id": str(c.id), "name": c.name, "number": memory.number_text(c.number)} for c in people]
         self.contacts_count = count_text(len(people), lang, ("контакт", "контакта", "контактов"),
                                          ("contact", "contacts"))
-        self.calls = [{"when": moment_text(c.started_at, lang), "peer": memory.number_text(c.peer),
+        names = {c.number: c.name for c in people}  # the log shows a known number by its contact's name
+        self.calls = [{"when": moment_text(c.started_at, lang), "peer": names.get(c.peer) or memory.number_text(c.peer),
                        "direction": tr("memory.out" if c.direction == "out" else "memory.in", lang),
                        "out": "1" if c.direction == "out" else "0",
                        "duration": f"{c.duration_s // 60}:{c.duration_s % 60:02d}"} for c in log[:30]]
@@ -663,8 +669,10 @@ class ParentalState(ServicePage, SessionState):
                 view = RecordView(r.id, r.event_id, r.kind, r.direction, r.peer, r.started_at, r.duration_s, r.bytes,
                                   r.zone, r.status, r.units, r.charged_kopecks, r.paid_by, [], _json(r.explanation))
                 d = describe(view, lang)
+                amount = format_amount(r.units, "min", lang) if r.kind == "voice" else d.amount
                 refused.append({"link": str(k.link_id), "when": moment_text(r.started_at, lang),
-                                "what": f"{d.kind}, {d.amount}: {d.explain.split('; ')[-1]}"})
+                                "what": f"{d.kind}{f' ({d.zone})' if r.zone != 'home' else ''}, {amount}: "
+                                        f"{d.explain.split('; ')[-1]}"})
         self.children = rows
         self.refused = refused
         self.own = [{"msisdn": m, "label": auth.format_msisdn(m)} for m in own]
