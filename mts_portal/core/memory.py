@@ -347,10 +347,11 @@ def restore(session: Session, info: SessionInfo, msisdn: str, backup_id, now: da
     """Bring back what the preview lists (nothing on the phone is deleted or overwritten). Restoring the
     same backup again finds nothing missing and changes nothing."""
     line = _line(session, info, msisdn)
+    backup = _backup_of(session, line, backup_id)
     if connected(session, line.id) is None:
         raise Conflict("connect «Second memory» first", "Сначала подключите услугу «Вторая память»")
     phone(session, line, now)
-    plan = _plan(session, line, _backup_of(session, line, backup_id))
+    plan = _plan(session, line, backup)
     if plan.contacts:
         room = CONTACTS_MAX - len(contacts(session, line))
         if len(plan.contacts) > room:

@@ -701,12 +701,12 @@ class ParentalState(ServicePage, SessionState):
     def set_other(self, value: str):
         self.other = str(value)[:24]
 
-    async def _do(self, fn, ok: str, error_at: str, fields: dict[str, str] | None = None, keep_on: tuple = ()):
+    async def _do(self, fn, ok: str, error_at: str, fields: dict[str, str] | None = None):
         info = await self._session()
         if info is None:
             return await self._gone()
         try:
-            await write(lambda s: fn(s, info), keep_on=keep_on)
+            await write(lambda s: fn(s, info))
         except DomainError as exc:
             self._field_error(exc, fields or {}, error_at)
             return False
@@ -756,15 +756,19 @@ class ParentalState(ServicePage, SessionState):
             self._say("other-code", both("parental.code_format"))  # not a code: not counted as a wrong try
             return None
         attempt, msisdn = self._attempt, self._attempt_msisdn
-        res = await self._do(lambda s, info: parental.confirm_attach(s, info, info.selected_msisdn, attempt, msisdn,
-                                                                     code, runtime.now()),
-                             self.t["parental.attached"], "other-code", {"child": "other-code"},
-                             keep_on=KEEP_FAILURES)
-        if res is False:
+        info = await self._session()
+        if info is None:
+            return await self._gone()
+        try:  # a wrong code is counted (kept) even though the confirmation is refused
+            await write(lambda s: parental.confirm_attach(s, info, info.selected_msisdn, attempt, msisdn, code,
+                                                          runtime.now()), keep_on=KEEP_FAILURES)
+        except DomainError as exc:
+            self._field_error(exc, {"child": "other-code"}, "other-code")
             return None
         self.code_step = False
         self.other = ""
-        return res
+        await self._reload(info)
+        return rx.toast.success(self.t["parental.attached"])
 
     @rx.event
     def cancel_code(self):

@@ -494,3 +494,41 @@ def test_seeding_records_the_tariff_history_of_every_line(sqlite_store):
     members = count(sqlite_store, TariffChange, TariffChange.reason == "family_join")
     assert members == read(sqlite_store, lambda s: s.exec(select(func.count()).select_from(billing.Line).where(
         billing.Line.tariff_code == "my_mts_member")).scalar_one())
+
+
+def test_no_account_reaches_anothers_melody_backups_children_or_subscriptions(family_account):
+    """Another subscriber names the parent's numbers and objects: every answer is «not found» and nothing
+    changes; a child attached by code gives the parent its spending only, not its cabinet."""
+    store, info = family_account
+    link = attach(store, info)
+    connect(store, info, PARENT, "second_memory")
+    connect(store, info, PARENT, "goodok")
+    connect(store, info, PARENT, "content_news")
+    backup = transact(store, lambda s: memory.backup_now(s, info, PARENT, T0)).backup
+    contact = read(store, lambda s: memory.contacts(s, billing.get_line(s, PARENT))[0])
+    make_line(store, STRANGER, "smart", balance=10_000, now=BORN)
+    _, stranger = session_for(store, STRANGER)
+    connect(store, stranger, STRANGER, "parental_control")
+    attempts = [
+        lambda s: goodok.choose(s, stranger, PARENT, "kalinka", T0),
+        lambda s: memory.backup_now(s, stranger, PARENT, T0),
+        lambda s: memory.restore(s, stranger, STRANGER, backup.id, T0),
+        lambda s: memory.delete_contact(s, stranger, STRANGER, contact.id),
+        lambda s: memory.set_schedule(s, stranger, PARENT, "off", T0),
+        lambda s: parental.children(s, stranger, PARENT, T0),
+        lambda s: parental.set_limits(s, stranger, STRANGER, link.id, "1", True, [], T0),
+        lambda s: parental.detach(s, stranger, STRANGER, link.id, T0),
+        lambda s: parental.attach_own(s, stranger, STRANGER, CHILD, T0),
+        lambda s: content.cancel(s, stranger, PARENT, "content_news", T0),
+    ]
+    for attempt in attempts:
+        with pytest.raises(NotFound):
+            transact(store, attempt)
+    assert read(store, lambda s: s.get(ParentalLink, link.id)).status == "active"
+    assert count(store, MemoryBackup) == 1 and count(store, PhoneContact, PhoneContact.id == contact.id) == 1
+    # a number attached by code stays out of the parent's cabinet
+    make_line(store, OTHER, "smart", balance=5_000, now=BORN)
+    req = transact(store, lambda s: parental.request_attach(s, info, PARENT, OTHER, "t", T0))
+    transact(store, lambda s: parental.confirm_attach(s, info, PARENT, req.attempt_id, OTHER, last_code(store, OTHER), T0))
+    with pytest.raises(NotFound):
+        read(store, lambda s: cabinet.selected_line(s, type(info)(**{**info.__dict__, "selected_msisdn": OTHER})))
