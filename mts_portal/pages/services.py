@@ -36,13 +36,16 @@ def product_row(state, p, with_toggle: bool = False) -> rx.Component:
                       wrap="wrap", align="center"),
             # what is behind the service: the melody chosen, the last backup, the children's numbers
             rx.cond(p["detail"] != "", rx.text(p["detail"], size="2", id="detail-" + p["code"])),
-            spacing="1", min_width="0", flex="1",
+            spacing="1", min_width="0", flex="1 1 220px",  # narrower than that (a phone), the buttons go under the text
         ),
-        rx.cond(p["manage"] != "", rx.link(rx.cond(p["connected"] == "1", T["services.manage"], T["services.more"]),
-                                           href=p["manage"], size="2", id="manage-" + p["code"], white_space="nowrap",
-                                           aria_label=rx.cond(p["connected"] == "1", T["services.manage"],
-                                                              T["services.more"]) + ": " + p["name"])),
-        rx.cond(p["connected"] == "1", disconnect, connect),
+        rx.flex(  # the page behind the service, and connect / disconnect: one group (under the text on a phone)
+            rx.cond(p["manage"] != "", rx.link(rx.cond(p["connected"] == "1", T["services.manage"], T["services.more"]),
+                                               href=p["manage"], size="2", id="manage-" + p["code"],
+                                               white_space="nowrap",
+                                               aria_label=rx.cond(p["connected"] == "1", T["services.manage"],
+                                                                  T["services.more"]) + ": " + p["name"])),
+            rx.cond(p["connected"] == "1", disconnect, connect),
+            gap="12px", align="center"),
         width="100%", gap="12px", align="center", padding_y="10px", border_bottom="1px solid var(--gray-3)",
         id="product-" + p["code"], class_name="product", wrap="wrap",
     )
