@@ -16,6 +16,7 @@ from mts_portal.pages.money import money_page
 from mts_portal.pages.not_found import not_found_page
 from mts_portal.pages.numbers import numbers_page
 from mts_portal.pages.phone import phone_page
+from mts_portal.pages.service_pages import goodok_page, memory_page, parental_page
 from mts_portal.pages.services import bonus_page, internet_page, roaming_page, services_page
 from mts_portal.pages.settings import settings_page
 from mts_portal.pages.tariffs import tariffs_page
@@ -28,6 +29,7 @@ from mts_portal.state.login import LoginState, PhoneState
 from mts_portal.state.messages import MailboxState, NotificationsState, SmsState, SupportState
 from mts_portal.state.money import MoneyState
 from mts_portal.state.numbers import NumbersState
+from mts_portal.state.service_pages import GoodokState, MemoryState, ParentalState
 from mts_portal.state.services import BonusState, InternetState, RoamingState, ServicesState
 from mts_portal.state.settings import SettingsState
 from mts_portal.state.tariffs import TariffsState
@@ -68,6 +70,9 @@ PRIVATE = [
     ("/money", money_page, "title.money", MoneyState.load, MoneyState.relang),
     ("/tariffs", tariffs_page, "title.tariffs", TariffsState.load, None),
     ("/services", services_page, "title.services", ServicesState.load, None),
+    ("/services/goodok", goodok_page, "title.goodok", GoodokState.load, None),
+    ("/services/memory", memory_page, "title.memory", MemoryState.load, None),
+    ("/services/parental", parental_page, "title.parental", ParentalState.load, None),
     ("/internet", internet_page, "title.internet", InternetState.load, None),
     ("/roaming", roaming_page, "title.roaming", RoamingState.load, None),
     ("/bonus", bonus_page, "title.bonus", BonusState.load, None),

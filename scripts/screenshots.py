@@ -20,8 +20,9 @@ sys.path.insert(0, str(ROOT))
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1440, "height": 900}}
-PAGES = ["/login", "/", "/money", "/tariffs", "/services", "/internet", "/roaming", "/bonus", "/detail", "/family",
-         "/notifications", "/sms", "/numbers", "/settings", "/support"]
+PAGES = ["/login", "/", "/money", "/tariffs", "/services", "/services/goodok", "/services/memory",
+         "/services/parental", "/internet", "/roaming", "/bonus", "/detail", "/family", "/notifications", "/sms",
+         "/numbers", "/settings", "/support"]
 
 
 def demo_msisdn(n: int) -> str:
@@ -79,7 +80,7 @@ def main() -> None:
                 page.wait_for_load_state("networkidle")
                 page.locator("#page-loading").wait_for(state="detached", timeout=15000)
                 page.wait_for_timeout(700)
-                name = "home" if route == "/" else route.strip("/")
+                name = "home" if route == "/" else route.strip("/").replace("/", "-")  # services-goodok
                 suffix = "" if args.lang == "ru" else "-en"
                 # a phone shows one screen (the fixed tab bar would sit mid-page in a full capture)
                 page.screenshot(path=str(out / f"{name}-{size}{suffix}.png"), full_page=size == "desktop")

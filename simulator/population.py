@@ -110,8 +110,8 @@ def _balance(rng: random.Random, median_rub: int) -> int:
 
 DEMO_SPECS = [
     # (label, persona, tariff, options, leftover balance ₽, second number)
-    ("demo-1", "student", "smart", ["sms_notify"], 742, False),
-    ("demo-2", "parent", "tarifische", ["full_trust"], 1530, True),
+    ("demo-1", "student", "smart", ["sms_notify", "goodok", "content_music"], 742, False),
+    ("demo-2", "parent", "tarifische", ["full_trust", "parental_control", "second_memory"], 1530, True),
     ("demo-3", "parent", "my_mts", [], 2350, True),
     ("demo-4", "light", "minimum", [], 38, False),
     ("demo-5", "business", "smart", ["vezde_kak_doma", "nol_bez_granits"], 3100, False),
@@ -224,6 +224,7 @@ def _seed_accounts(engine: Engine, plan: list[dict], now: datetime, pwd_hash: st
                     lines.append(created)
                     n += 1
                 _family(s, lines, now)
+                _services(s, acc["lines"], lines, now)
             return n
 
         made += transact(engine, fn, what="seed batch")
@@ -244,6 +245,40 @@ def _family(s: Session, lines: list[Line], now: datetime) -> None:
             family.enrol(s, owner, line, now)
         except DomainError:
             log.debug("family: %s not enrolled", line.msisdn)
+
+
+INCLUDED_MELODIES = ("vivaldi_spring", "tchaikovsky_flowers", "mozart_serenade", "beethoven_elise", "kalinka", "birds")
+
+
+def _services(s: Session, planned: list[dict], lines: list[Line], now: datetime) -> None:
+    """What is behind the seeded services: a GOOD'OK melody (the demo's own one bought, others an included
+    one), a parent's «Родительский контроль» over the account's teenagers' numbers with limits, and a first
+    «Вторая память» backup of the demo parent's phone."""
+    from mts_portal.core import goodok, memory, parental
+    from mts_portal.core.errors import DomainError
+
+    options = {ln.id: set(billing.active_options(s, ln.id)) for ln in lines}
+    for plan, line in zip(planned, lines, strict=True):
+        if "goodok" in options[line.id] and line.status == "active":
+            code = "summer_evening" if plan.get("demo") else INCLUDED_MELODIES[line.id % len(INCLUDED_MELODIES)]
+            try:
+                goodok.set_melody(s, line, goodok.melody(code), now)
+            except DomainError:
+                log.debug("goodok: no melody for %s", line.msisdn)
+    parent = lines[0]
+    if "parental_control" in options[parent.id]:
+        for plan, line in zip(planned[1:], lines[1:], strict=True):
+            if plan["persona"] != "teenager" or line.tariff_code == "my_mts_member":
+                continue
+            try:
+                link = parental._link(s, parent, line, "account", now)
+            except DomainError:
+                continue
+            link.spend_limit_kopecks, link.night_data_off = 30_000, True
+            link.blocked_content = '["content_games"]'
+            s.add(link)
+    if planned[0].get("demo") and "second_memory" in options[parent.id]:
+        memory.make_backup(s, parent, now, "manual")
 
 
 def demo_logins_from_plan(accounts: list[dict]) -> list[dict]:

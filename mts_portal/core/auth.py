@@ -248,6 +248,11 @@ PURPOSE_TEXT = {
                    "Do not share it with anyone. If this is not you, ignore this SMS."),
     "transfer": ("Код подтверждения перевода {amount} на номер {to}: {code}.", "Transfer confirmation code: {code}."),
     "password": ("Код для смены пароля: {code}.", "Password change code: {code}."),
+    "parental": ("Номер {by} просит подключить ваш номер к «Родительскому контролю»: родитель будет видеть "
+                 "расходы и сможет ограничить траты, подписки и ночной интернет. Код: {code}. Если вы не "
+                 "согласны — никому его не сообщайте.",
+                 "{by} asks to put this number under Parental control. Code: {code}. If you do not agree, "
+                 "do not share it."),
 }
 
 

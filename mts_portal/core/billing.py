@@ -51,6 +51,7 @@ from mts_portal.core.models import (
     PromisedPayment,
     SmsMessage,
     Subscription,
+    TariffChange,
 )
 from mts_portal.core.money import format_rub, rub
 from mts_portal.core.words import phone
@@ -236,7 +237,8 @@ def period_fee_items(session: Session, line: Line, tariff: TariffInfo, period: P
             continue
         if sub.paid_until is not None and sub.paid_until >= period.end:
             continue  # paid with bonus points for this period
-        items.append(FeeItem(prorate_up(product.fee_kopecks, part, whole), "service_fee", "service",
+        items.append(FeeItem(prorate_up(product.fee_kopecks, part, whole), "service_fee",
+                             "content" if product.category == "content" else "service",
                              f"service:{sub.code}:{label}", f"«{product.name_ru}» за {ru}",
                              f"{product.name_en} for {en}"))
     if tariff.family_owner:
@@ -457,6 +459,7 @@ def provision_line(
     )
     session.add(line)
     session.flush()
+    record_tariff_change(session, line, None, tariff.code, at=now, reason="provision")
     if initial_balance_kopecks:
         post_money(session, line, initial_balance_kopecks, kind="topup", category="payment", cause_type="payment",
                    cause_ref=f"initial:{msisdn}", description="Начальный баланс", at=now, options=set(),
@@ -668,6 +671,12 @@ def connect_option(
                 f"not enough money: {price} kopecks needed, {line.balance_kopecks + limit} available",
                 f"Недостаточно средств: нужно {format_rub(price)}, доступно {format_rub(line.balance_kopecks + limit)}",
             )
+    if product.category in ("content", ADDON_CATEGORY):  # a child's number: the parent's limits (issue 17)
+        from mts_portal.core import parental
+
+        refusal = parental.purchase_refusal(session, line, product, price, now)
+        if refusal is not None:
+            raise refusal
     daily = product.fee_unit == "day"
     kind = "addon" if is_addon else ("daily_fee" if daily else "service_fee")
     category = "data" if is_addon else ("content" if product.category == "content" else "service")
@@ -740,6 +749,10 @@ def disconnect_option(*, session: Session, line: Line, code: str, now: datetime,
 
         if session.exec(select(AccountLink.id).where(AccountLink.account_id == line.account_id)).first():
             raise Conflict("remove the added numbers first", "Сначала удалите добавленные номера")
+    if code == "parental_control":
+        from mts_portal.core import parental
+
+        parental.before_disconnect(session, line)
     sub.active = False
     sub.ended_at = now
     session.add(sub)
@@ -820,7 +833,7 @@ def switch_tariff(*, session: Session, line: Line, new_code: str, now: datetime,
 
         family.close_group_invitations(session, line, now)  # the group has no members (checked above)
     end_tariff_buckets(session, line, now)
-    line.tariff_code = new_code
+    change_tariff(session, line, new_code, now=now, reason="switch", fee_kopecks=preview.fee_kopecks)
     tariff = catalog.tariffs[new_code]
     if preview.fee_kopecks:
         post_money(session, line, -preview.fee_kopecks, kind="fee", category="fee", cause_type="fee",
@@ -835,6 +848,34 @@ def switch_tariff(*, session: Session, line: Line, new_code: str, now: datetime,
     touch(session, line, now)
     session.flush()
     return preview
+
+
+# ---------------------------------------------------------------- tariff history
+
+
+def record_tariff_change(session: Session, line: Line, from_code: str | None, to_code: str, *, at: datetime,
+                         reason: str, fee_kopecks: int = 0) -> None:
+    """One row of the line's tariff history (a plain insert: provisioning thousands of lines stays fast)."""
+    _insert(session, TariffChange, [{"line_id": line.id, "from_code": from_code, "to_code": to_code, "at": at,
+                                     "reason": reason, "fee_kopecks": fee_kopecks}])
+
+
+def change_tariff(session: Session, line: Line, new_code: str, *, now: datetime, reason: str,
+                  fee_kopecks: int = 0) -> None:
+    """The one place a line's tariff changes (a switch, joining or leaving «МЫ МТС»): sets it and records
+    the change in the tariff history. Callers do the fees and bundles that go with it."""
+    old = line.tariff_code
+    if old == new_code:
+        return
+    line.tariff_code = new_code
+    session.add(line)
+    record_tariff_change(session, line, old, new_code, at=now, reason=reason, fee_kopecks=fee_kopecks)
+
+
+def tariff_history(session: Session, line: Line, limit: int = 100) -> list[TariffChange]:
+    """The line's tariff changes, newest first."""
+    return list(session.exec(select(TariffChange).where(TariffChange.line_id == line.id)
+                             .order_by(TariffChange.at.desc(), TariffChange.id.desc()).limit(limit)).scalars())
 
 
 # ---------------------------------------------------------------- summary

@@ -315,32 +315,102 @@ class SentSms:
     status: str  # rated | duplicate | blocked
     charged_kopecks: int
     reason: str | None
+    to: str = ""
+
+
+MAX_RECIPIENTS = 5
+
+
+def recipient_problems(texts: list[str], own_msisdn: str) -> tuple[list[str], dict[int, Invalid]]:
+    """The recipients as typed (one per field; blank fields are skipped): the numbers, and what is wrong
+    with each field that is wrong (shown beside that field)."""
+    msisdns: list[str] = []
+    problems: dict[int, Invalid] = {}
+    filled = [(i, str(t or "").strip()) for i, t in enumerate(texts) if str(t or "").strip()]
+    if not filled:
+        problems[0] = Invalid("to: give a recipient", "Введите номер получателя", field="to-0")
+        return msisdns, problems
+    if len(filled) > MAX_RECIPIENTS:
+        problems[filled[MAX_RECIPIENTS][0]] = Invalid(
+            f"to: at most {MAX_RECIPIENTS} recipients", f"Не больше {MAX_RECIPIENTS} получателей за раз",
+            field=f"to-{filled[MAX_RECIPIENTS][0]}")
+    for i, text in filled[:MAX_RECIPIENTS]:
+        try:
+            msisdn = auth.normalize_msisdn(text)
+        except Invalid as exc:
+            problems[i] = Invalid(exc.message_en, exc.message_ru, field=f"to-{i}")
+            continue
+        if msisdn == own_msisdn:
+            problems[i] = Invalid("that is your own number", "Это ваш собственный номер", field=f"to-{i}")
+        elif msisdn in msisdns:
+            problems[i] = Invalid("this number is in the list already", "Этот номер уже есть в списке",
+                                  field=f"to-{i}")
+        else:
+            msisdns.append(msisdn)
+    return msisdns, problems
+
+
+def check_sms_text(text: str) -> str:
+    text = str(text or "").strip()
+    if not text:
+        raise Invalid("text: empty message", "Введите текст сообщения", field="text")
+    if len(text) > sms_limit(text):
+        raise Invalid(f"text: at most {sms_limit(text)} characters in one SMS",
+                      f"Не больше {sms_limit(text)} символов в одном SMS", field="text")
+    return text
+
+
+@dataclass
+class SmsCost:
+    count: int
+    from_bundle: int  # SMS the bundles still cover
+    paid: int  # SMS charged at the tariff's rate
+    rate_kopecks: int
+    total_kopecks: int
+
+
+def sms_cost(session: Session, info: SessionInfo, count: int, now: datetime) -> SmsCost:
+    """What sending `count` SMS from the selected number would cost now (what the confirmation shows):
+    the SMS bundles first (a family pool included), the rest at the tariff's rate. The rater decides
+    when they are sent; this is the same rule on the same figures."""
+    line = selected_line(session, info)
+    left = sum(b.remaining for b in billing.current_buckets(session, line, now) if b.kind == "sms")
+    rate = default_catalog().tariffs[line.tariff_code].rate_sms_kopecks
+    from_bundle = max(0, min(count, left))
+    paid = count - from_bundle
+    return SmsCost(count, from_bundle, paid, rate, paid * rate)
 
 
 def send_sms(engine, info: SessionInfo, to_text: str, text: str, now: datetime, request_key: str) -> SentSms:
-    """Send one SMS from the selected number: rated and charged exactly like one from the phone
-    (an outgoing SMS event through charging), then delivered to the recipient's inbox. The
-    request key is the event id: sending the same request twice charges and delivers once."""
+    """Send one SMS from the selected number (see send_sms_many)."""
+    return send_sms_many(engine, info, [to_text], text, now, request_key)[0]
+
+
+def send_sms_many(engine, info: SessionInfo, to_texts: list[str], text: str, now: datetime,
+                  request_key: str) -> list[SentSms]:
+    """Send an SMS from the selected number to up to 5 recipients: each one rated and charged exactly like
+    an SMS from the phone (an outgoing SMS event through charging) and delivered to its recipient's inbox
+    in the same transaction if and only if it is rated. All of them go in one batch. The request key
+    makes the event ids: sending the same request twice charges and delivers once."""
     from mts_portal.core import charging
     from mts_portal.core.db import read
 
-    to = auth.normalize_msisdn(to_text)
-    text = str(text or "").strip()
-    if not text:
-        raise Invalid("text: empty message", "Введите текст сообщения")
-    if len(text) > sms_limit(text):
-        raise Invalid(f"text: at most {sms_limit(text)} characters in one SMS",
-                      f"Не больше {sms_limit(text)} символов в одном SMS")
+    text = check_sms_text(text)
     line = read(engine, lambda s: selected_line(s, info))
-    if to == line.msisdn:
-        raise Invalid("that is your own number", "Это ваш собственный номер")
-    # the event id is the sending line plus a digest of the request key: at most 48 characters whatever
+    recipients, problems = recipient_problems(list(to_texts), line.msisdn)
+    if problems:
+        raise problems[min(problems)]
+    # the event id is the sending line plus a digest of the request key: at most 51 characters whatever
     # the key, and one account's keys can never collide with another's
     digest = hashlib.sha256(billing.validate_key(request_key).encode()).hexdigest()[:24]
-    event = {"event_id": f"portal-sms:{line.msisdn}:{digest}", "msisdn": line.msisdn, "kind": "sms",
-             "direction": "out", "peer": to, "started_at": now.isoformat(), "zone": "home"}
-    [result] = charging.ingest(engine, [event], now=now, messages={
-        event["event_id"]: {"to_msisdn": to, "sender": line.msisdn, "text": text}})
-    if result.status == "rejected":
-        raise Invalid(result.reason or "refused", "Сообщение не отправлено")
-    return SentSms(result.status, result.charged_kopecks, result.reason)
+    events, messages = [], {}
+    for i, to in enumerate(recipients):
+        event_id = f"portal-sms:{line.msisdn}:{digest}" + (f":{i}" if i else "")
+        events.append({"event_id": event_id, "msisdn": line.msisdn, "kind": "sms", "direction": "out", "peer": to,
+                       "started_at": now.isoformat(), "zone": "home"})
+        messages[event_id] = {"to_msisdn": to, "sender": line.msisdn, "text": text}
+    results = charging.ingest(engine, events, now=now, messages=messages)
+    for r in results:
+        if r.status == "rejected":
+            raise Invalid(r.reason or "refused", "Сообщение не отправлено")
+    return [SentSms(r.status, r.charged_kopecks, r.reason, to) for r, to in zip(results, recipients, strict=True)]

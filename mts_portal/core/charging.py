@@ -32,7 +32,7 @@ import orjson
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
-from mts_portal.core import ledger, notify
+from mts_portal.core import ledger, notify, parental
 from mts_portal.core.billing import base_credit_limit, rollover_line
 from mts_portal.core.catalog import Catalog, default_catalog
 from mts_portal.core.clock import moscow_date
@@ -43,7 +43,14 @@ from mts_portal.core.metrics import METRICS
 from mts_portal.core.models import (
     Line,
 )
-from mts_portal.core.rating import FUTURE_LIMIT, BucketState, LineSnapshot, apply, rate
+from mts_portal.core.rating import (
+    FUTURE_LIMIT,
+    BucketState,
+    LineSnapshot,
+    ParentalLimits,
+    apply,
+    rate,
+)
 
 log = logging.getLogger(__name__)
 
@@ -474,6 +481,7 @@ def _load_snapshots(fx: FastSQL, line_ids: list[int], fam: _Family, now: datetim
             "SELECT line_id, code, day FROM daily_fee_charges WHERE line_id IN ({in}) AND day >= {ph}",
             line_ids, (fx.day(since_day),)):
         fee_days[lid].add((code, fx.parse_day(day)))
+    limits = parental.load_limits(fx, line_ids, now)  # «Родительский контроль»: children's lines only
     buckets_of: dict[int, list[BucketState]] = defaultdict(list)
     parse = fx.parse_dt
     for (bid, lid, kind, unit, total, used, vf, vu, prio, source, product) in fx.select_in(
@@ -523,5 +531,6 @@ def _load_snapshots(fx: FastSQL, line_ids: list[int], fam: _Family, now: datetim
             charged_total_kopecks=charged_total, bonus_points=bonus, low_balance_notified=bool(low), version=version,
             base_credit_kopecks=base_credit_limit(opts), promises=promised.get(lid, []),
             prepaid=prepaid.get(lid, {}),
+            parental=ParentalLimits(*limits[lid]) if lid in limits else None,
         )
     return snaps

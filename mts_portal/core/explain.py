@@ -134,7 +134,16 @@ def explain(r: RecordView, lang: str, buckets: dict[int, tuple[str, str, str | N
         parts.append(f"суточная плата «{name}» за {day}: {format_rub(fee['kopecks'], lang)}" if i == 0 else
                      f"daily fee of {name} for {day}: {format_rub(fee['kopecks'], lang)}")
     blocked = x.get("blocked")
-    if blocked:
+    if blocked in ("parental_night", "parental_limit"):
+        if blocked == "parental_night":
+            parts.append("родительский контроль: мобильный интернет отключён с 23:00 до 07:00 — событие отклонено"
+                         if i == 0 else "parental control: mobile data is off from 23:00 to 07:00: refused")
+        else:
+            limit, used = format_rub(x.get("limit", 0), lang), format_rub(x.get("spent", 0), lang)
+            parts.append(f"родительский контроль: лимит расходов {limit} в месяц, уже потрачено {used} — "
+                         "событие отклонено" if i == 0 else
+                         f"parental control: a spending limit of {limit} a month, {used} spent: refused")
+    elif blocked:
         parts.append(("недостаточно средств — событие отклонено" if blocked == "funds" else
                       f"номер не активен ({blocked}) — событие отклонено") if i == 0 else
                      ("not enough money: refused" if blocked == "funds" else f"the number is {blocked}: refused"))

@@ -458,8 +458,7 @@ def _join(session: Session, member: FamilyMember, group: FamilyGroup, now: datet
     member.previous_tariff = line.tariff_code
     session.add(member)
     billing.end_tariff_buckets(session, line, now)  # the member's own bundles end; the pool takes over
-    line.tariff_code = "my_mts_member"
-    session.add(line)
+    billing.change_tariff(session, line, "my_mts_member", now=now, reason="family_join")
     session.flush()
     # the line's other invitations are answered: declined, and their owners told
     for other, other_owner in pending_invitations(session, line.id, now):
@@ -686,8 +685,7 @@ def _end_membership(session: Session, member: FamilyMember, group: FamilyGroup, 
     member.status = status
     member.ended_at = now
     session.add(member)
-    line.tariff_code = "minimum"
-    session.add(line)
+    billing.change_tariff(session, line, "minimum", now=now, reason="family_leave")
     billing.notify_line(session, line, notify.notification(
         line.id, "family", "Вы больше не в группе «МЫ МТС». Ваш тариф — «Минимум».",
         "You left the MY MTS group. Your tariff is now Minimum.", now), also_sms=True)

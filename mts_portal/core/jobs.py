@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete, func, select
 from sqlmodel import Session
 
-from mts_portal.core import billing, notify
+from mts_portal.core import billing, memory, notify, parental
 from mts_portal.core.catalog import Catalog, default_catalog
 from mts_portal.core.clock import as_utc, moscow_date, moscow_midnight
 from mts_portal.core.db import transact
@@ -41,12 +41,13 @@ class JobReport:
     promised_expired: int = 0
     autopay_runs: int = 0
     purged: int = 0
+    backups: int = 0
     changed_line_ids: set[int] = field(default_factory=set)
 
     def to_json(self) -> dict:
         return {"rollovers": self.rollovers, "content_fees": self.content_fees,
                 "content_stopped": self.content_stopped, "promised_expired": self.promised_expired,
-                "autopay_runs": self.autopay_runs, "purged": self.purged}
+                "autopay_runs": self.autopay_runs, "purged": self.purged, "backups": self.backups}
 
 
 def run_due(engine: Engine, now: datetime, catalog: Catalog | None = None) -> JobReport:
@@ -66,6 +67,7 @@ def run_due(engine: Engine, now: datetime, catalog: Catalog | None = None) -> Jo
         _content_fees(engine, step, catalog, report)
         _promised(engine, step, report)
         payments.run_autopay(engine=engine, now=step, report=report)
+    report.backups += memory.run_due(engine, now)  # «Вторая память»: scheduled backups due by now
     _purge(engine, now, report)
     return report
 
@@ -146,6 +148,15 @@ def _content_fees(engine: Engine, now: datetime, catalog: Catalog, report: JobRe
                 while sub.active and sub.paid_until <= now:
                     day = moscow_date(sub.paid_until)
                     limit = billing.credit_limit(session, line, sub.paid_until)
+                    refusal = parental.purchase_refusal(session, line, product, product.fee_kopecks, sub.paid_until)
+                    if refusal is not None:  # a child's number: the parent's limits stop the subscription
+                        sub.active = False
+                        sub.ended_at = sub.paid_until
+                        report.content_stopped += 1
+                        billing.notify_line(session, line, notify.notification(
+                            line.id, "info", f"Подписка «{product.name_ru}» отключена: {refusal.message('ru')}.",
+                            f"Subscription {product.name_en} stopped: {refusal.message('en')}.", sub.paid_until))
+                        break
                     if line.status != "active" or line.balance_kopecks - product.fee_kopecks < -limit:
                         sub.active = False
                         sub.ended_at = sub.paid_until

@@ -706,3 +706,134 @@ class SupportRequest(SQLModel, table=True):
     preferred_time: str | None = None
     status: str = Field(default="new", max_length=10)
     created_at: datetime = utc_field()
+
+
+# ---- services (issue 17b)
+
+
+class TariffChange(SQLModel, table=True):
+    """A line's tariff history: every change of `lines.tariff_code` (billing.change_tariff) and the
+    tariff a line was connected on (from_code None)."""
+
+    __tablename__ = "tariff_changes"
+    __table_args__ = (Index("ix_tariff_changes_line_at", "line_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    line_id: int = Field(foreign_key="lines.id")
+    from_code: str | None = Field(default=None, max_length=32)
+    to_code: str = Field(max_length=32)
+    at: datetime = utc_field()
+    reason: str = Field(max_length=16)  # provision | switch | family_join | family_leave | backfill
+    fee_kopecks: int = _big(default=0)  # charged by the change itself (a switch's prorated fee)
+
+
+class MelodyChoice(SQLModel, table=True):
+    """GOOD'OK: the melody a line's callers hear instead of the ringing tone."""
+
+    __tablename__ = "goodok_choices"
+
+    line_id: int = Field(foreign_key="lines.id", primary_key=True)
+    melody_code: str = Field(max_length=32)
+    chosen_at: datetime = utc_field()
+
+
+class MelodyPurchase(SQLModel, table=True):
+    """A paid GOOD'OK melody bought by a line (once: choosing it again later costs nothing)."""
+
+    __tablename__ = "goodok_purchases"
+    __table_args__ = (UniqueConstraint("line_id", "melody_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    line_id: int = Field(foreign_key="lines.id")
+    melody_code: str = Field(max_length=32)
+    price_kopecks: int = _big()
+    bought_at: datetime = utc_field()
+
+
+class PhoneContact(SQLModel, table=True):
+    """The simulated handset's address book (what «Вторая память» backs up)."""
+
+    __tablename__ = "phone_contacts"
+    __table_args__ = (Index("ix_phone_contacts_line", "line_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    line_id: int = Field(foreign_key="lines.id")
+    name: str = Field(max_length=80)
+    number: str = Field(max_length=16)
+    created_at: datetime = utc_field()
+
+
+class PhoneCall(SQLModel, table=True):
+    """The simulated handset's call log, filled from the line's rated calls (and by a restore)."""
+
+    __tablename__ = "phone_calls"
+    __table_args__ = (Index("ix_phone_calls_line_started", "line_id", "started_at"),
+                      UniqueConstraint("line_id", "peer", "started_at", "direction"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    line_id: int = Field(foreign_key="lines.id")
+    peer: str = Field(max_length=32)
+    direction: str = Field(max_length=3)  # out | in
+    started_at: datetime = utc_field()
+    duration_s: int = 0
+
+
+class PhoneState(SQLModel, table=True):
+    """What the simulated handset has done: its address book was set up, its call log read up to."""
+
+    __tablename__ = "phone_states"
+
+    line_id: int = Field(foreign_key="lines.id", primary_key=True)
+    contacts_ready: bool = False
+    calls_synced_until: datetime | None = utc_field(nullable=True)  # usage records copied into the log so far
+    calls_cleared_at: datetime | None = utc_field(nullable=True)
+
+
+class MemorySchedule(SQLModel, table=True):
+    """«Вторая память»: how often the phone is backed up by itself."""
+
+    __tablename__ = "memory_schedules"
+
+    line_id: int = Field(foreign_key="lines.id", primary_key=True)
+    frequency: str = Field(default="daily", max_length=8)  # daily | weekly | off
+    next_at: datetime | None = utc_field(nullable=True)
+    updated_at: datetime = utc_field()
+
+
+class MemoryBackup(SQLModel, table=True):
+    """One backup of the phone's contacts and call log (the payload is the JSON kept in the cloud)."""
+
+    __tablename__ = "memory_backups"
+    __table_args__ = (Index("ix_memory_backups_line_created", "line_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    line_id: int = Field(foreign_key="lines.id")
+    created_at: datetime = utc_field()
+    trigger: str = Field(max_length=8)  # schedule | manual
+    contacts_count: int = 0
+    calls_count: int = 0
+    size_bytes: int = _big(default=0)
+    payload: str = Field(sa_type=Text)
+
+
+class ParentalLink(SQLModel, table=True):
+    """«Родительский контроль»: a child's number attached to a parent's, with the limits the rating
+    engine (spending, night-time data) and the content paths (blocked subscriptions) honour."""
+
+    __tablename__ = "parental_links"
+
+    id: int | None = Field(default=None, primary_key=True)
+    parent_line_id: int = Field(foreign_key="lines.id", index=True)
+    child_line_id: int = Field(foreign_key="lines.id", index=True)
+    status: str = Field(default="active", max_length=8)  # active | ended
+    via: str = Field(max_length=8)  # account (a number of the parent's account) | code (confirmed by SMS code)
+    spend_limit_kopecks: int | None = _big(default=None, nullable=True)  # per calendar month; None: no limit
+    night_data_off: bool = False  # mobile data off 23:00–07:00 Moscow time
+    blocked_content: str = Field(default="[]", sa_type=Text)  # JSON list of content codes, or ["*"]: all
+    created_at: datetime = utc_field()
+    updated_at: datetime = utc_field()
+    ended_at: datetime | None = utc_field(nullable=True)
+
+
+# the scheduler looks subscriptions up by code (content fees, scheduled backups)
+Index("ix_subscriptions_code_active", Subscription.__table__.c.code, Subscription.__table__.c.active)

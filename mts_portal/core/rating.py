@@ -24,7 +24,7 @@ from mts_portal.core.catalog import (
     Catalog,
     TariffInfo,
 )
-from mts_portal.core.clock import moscow_date
+from mts_portal.core.clock import MSK, moscow_date, period_of
 from mts_portal.core.events import Event
 from mts_portal.core.words import country, phone
 
@@ -51,6 +51,17 @@ class BucketState:
     @property
     def remaining(self) -> int:
         return self.total - self.used
+
+
+@dataclass(slots=True)
+class ParentalLimits:
+    """«Родительский контроль» on a child's line: what the parent allows (docs/RATING.md).
+    `spent` is the money counted against the monthly limit, by period start (this period and the one
+    before it: late events are judged against the month they happened in)."""
+
+    spend_limit_kopecks: int | None  # None: no spending limit
+    night_data_off: bool
+    spent: dict[datetime, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -83,6 +94,7 @@ class LineSnapshot:
     promises: list[tuple[int, datetime]] = field(default_factory=list)  # (amount, due_at) of promised payments
     cacheable: bool = True
     prepaid: dict[str, datetime] = field(default_factory=dict)  # option -> paid until (e.g. with bonus points)
+    parental: ParentalLimits | None = None  # a child's line under «Родительский контроль»
 
     def credit_at(self, now: datetime) -> int:
         """Credit limit at `now`: the option's base plus promised payments not yet due."""
@@ -121,6 +133,7 @@ class Decision:
     nbg_previous_period: bool = False  # the free minutes count against the previous period's allowance
     paid_by: str = "free"
     explanation: dict = field(default_factory=dict)
+    parental_period: datetime | None = None  # the period whose parental spending this event's money counts in
 
     @property
     def charged_kopecks(self) -> int:
@@ -202,6 +215,10 @@ def rate(ev: Event, line: LineSnapshot, catalog: Catalog, now: datetime) -> Deci
     money = 0
     for c in charges:
         money += c.amount_kopecks
+    if line.parental is not None:
+        refused = _parental(ev, line.parental, d, money)
+        if refused is not None:
+            return refused
     if money:
         if line.balance_kopecks - money < -line.credit_limit_kopecks:
             x["blocked"] = "funds"
@@ -213,6 +230,37 @@ def rate(ev: Event, line: LineSnapshot, catalog: Catalog, now: datetime) -> Deci
     else:
         d.paid_by = "bundle"
     return d
+
+
+NIGHT_FROM, NIGHT_TO = 23, 7  # «Родительский контроль»: night-time data off, Moscow time [23:00, 07:00)
+
+
+def is_night(at: datetime) -> bool:
+    hour = at.astimezone(MSK).hour
+    return hour >= NIGHT_FROM or hour < NIGHT_TO
+
+
+def _parental(ev: Event, p: ParentalLimits, d: Decision, money: int) -> Decision | None:
+    """A chargeable event of a child's line refused by the parent's limits, or None (and then the event's
+    money is counted in its period's parental spending when it is rated)."""
+    x = d.explanation
+    if p.night_data_off and ev.kind == "data" and is_night(ev.started_at):
+        x["blocked"] = "parental_night"
+        return Decision(status="blocked", units=d.units, paid_by="blocked", explanation=x,
+                        reason="parental control: mobile data is off from 23:00 to 07:00 Moscow time")
+    if money and p.spend_limit_kopecks is not None:
+        start = period_of(ev.started_at).start
+        spent = p.spent.get(start, 0)
+        if spent + money > p.spend_limit_kopecks:
+            x["blocked"] = "parental_limit"
+            x["limit"] = p.spend_limit_kopecks
+            x["spent"] = spent
+            x["needed"] = money
+            return Decision(status="blocked", units=d.units, paid_by="blocked", explanation=x,
+                            reason=(f"parental control: monthly spending limit of {p.spend_limit_kopecks} kopecks "
+                                    f"(spent {spent}, this event {money})"))
+        d.parental_period = start
+    return None
 
 
 def _in_group(line: LineSnapshot, peer: str, at: datetime) -> bool:
@@ -382,6 +430,9 @@ def apply(decision: Decision, line: LineSnapshot) -> None:
     for c in decision.charges:
         if c.fee_code:
             line.fee_days.add((c.fee_code, c.fee_day))
+    if decision.parental_period is not None and line.parental is not None:
+        spent = line.parental.spent
+        spent[decision.parental_period] = spent.get(decision.parental_period, 0) + decision.charged_kopecks
     if decision.nbg_free_minutes:
         if decision.nbg_previous_period:
             line.nbg_prev_free_minutes_used += decision.nbg_free_minutes

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from mts_portal.components.layout import RED, card, page_frame, public_header, section_title
-from mts_portal.components.widgets import confirm_button, empty_note
+from mts_portal.components.widgets import empty_note
 from mts_portal.core.support import SHOPS, city_name
 from mts_portal.state.base import UiState
 from mts_portal.state.messages import MailboxState, NotificationsState, SmsState, SupportState
@@ -37,14 +37,38 @@ def notifications_page() -> rx.Component:
     )
 
 
+def recipient_field(value, i) -> rx.Component:
+    """One recipient: its number field (the first keeps id sms-to), its message beside it, and removing it."""
+    s = SmsState
+    n = (i + 1).to_string()
+    field_id = rx.cond(i == 0, "sms-to", "sms-to-" + n)
+    return rx.vstack(
+        rx.flex(
+            rx.input(placeholder="+7 9XX XXX-XX-XX", value=value, on_change=lambda v: s.set_recipient(i, v),
+                     type="tel", id=field_id, flex="1", min_width="0", max_width="320px",
+                     aria_label=T["sms.recipient"].replace("{n}", n), class_name="sms-recipient"),
+            rx.cond(i > 0, rx.icon_button(rx.icon("x", size=14), size="2", variant="soft", color_scheme="gray",
+                                          on_click=s.remove_recipient(i), id="sms-remove-" + n,
+                                          aria_label=T["sms.remove"].replace("{n}", n),
+                                          title=T["sms.remove"].replace("{n}", n))),
+            gap="8px", align="center", width="100%"),
+        rx.cond(s.to_errors[i] != "", rx.text(s.to_errors[i], color="var(--red-11)", size="1", role="alert",
+                                              id=rx.cond(i == 0, "sms-to-error", "sms-to-" + n + "-error"))),
+        spacing="1", width="100%")
+
+
 def sms_page() -> rx.Component:
     s = SmsState
     return page_frame(
         "/sms",
         card(rx.vstack(
             rx.text(T["sms.hint"], size="2", color="var(--gray-11)"),
-            rx.input(placeholder=T["sms.to"] + ": +7 9XX XXX-XX-XX", value=s.to, on_change=s.set_to, type="tel",
-                     id="sms-to", width="100%", max_width="320px"),
+            rx.el.label(rx.text(T["sms.to"], size="2", weight="medium"), html_for="sms-to"),
+            rx.text(T["sms.up_to"], size="1", color="var(--gray-11)"),
+            rx.vstack(rx.foreach(s.recipients, recipient_field), spacing="2", width="100%", id="sms-recipients"),
+            rx.button(rx.icon("plus", size=14), T["sms.add"], size="1", variant="ghost", on_click=s.add_recipient,
+                      disabled=~s.can_add, id="sms-add"),
+            rx.el.label(rx.text(T["sms.text"], size="2", weight="medium"), html_for="sms-text"),
             # the field stops at one SMS: 70 characters with Cyrillic, 160 in Latin letters (GSM-7)
             rx.text_area(placeholder=T["sms.text"], value=s.text, on_change=s.set_text, id="sms-text", width="100%",
                          rows="4", max_length=s.limit),
@@ -57,14 +81,29 @@ def sms_page() -> rx.Component:
                 rx.text(rx.cond(s.length_note != "", s.length_note, T["sms.limit_hint"]), size="1",
                         color=rx.cond(s.over > 0, "red", "var(--gray-11)"), id="sms-length-note"),
                 gap="8px", wrap="wrap", width="100%"),
+            rx.cond(s.text_error != "", rx.text(s.text_error, color="var(--red-11)", size="1", role="alert",
+                                                id="sms-text-error")),
             rx.cond(s.error != "", rx.callout(s.error, color_scheme="red", icon="circle-x", id="sms-error",
                                               width="100%")),
             rx.cond(s.result != "", rx.callout(s.result, color_scheme="green", icon="circle-check", id="sms-result",
                                                width="100%")),
-            confirm_button(T["sms.send"], T["sms.send_q"], T["sms.hint"], s.send, "sms-send", on_open=s.prepare,
-                           disabled=(s.over > 0) | (s.text.strip() == "")),
+            rx.cond(s.outcomes.length() > 1, rx.vstack(rx.foreach(s.outcomes, lambda o: rx.text(
+                o["to"] + ": " + o["text"], size="2", color=rx.cond(o["ok"] == "1", "var(--green-11)", "var(--red-11)"),
+                class_name="sms-outcome")), spacing="1", id="sms-outcomes")),
+            rx.button(T["sms.send"], on_click=s.ask, id="sms-send", disabled=(s.over > 0) | (s.text.strip() == "")),
             spacing="3", width="100%",
         )),
+        rx.alert_dialog.root(rx.alert_dialog.content(
+            rx.alert_dialog.title(T["sms.send_q"]),
+            rx.alert_dialog.description(s.cost_detail, size="2", id="sms-cost-detail"),
+            rx.text(T["sms.cost_now"] + ": ", rx.text.strong(s.cost_text, id="sms-cost"), size="2", margin_top="8px"),
+            rx.text(T["sms.hint"], size="1", color="var(--gray-11)", margin_top="4px"),
+            rx.flex(
+                rx.alert_dialog.cancel(rx.button(T["cancel"], variant="soft", color_scheme="gray", id="confirm-cancel")),
+                rx.button(T["sms.send"], on_click=s.send, id="confirm-ok"),
+                gap="12px", justify="end", margin_top="16px"),
+            max_width="440px", id="sms-dialog",
+        ), open=s.ask_open, on_open_change=s.set_ask_open),
         title_key="sms.title",
     )
 

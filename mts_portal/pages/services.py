@@ -34,11 +34,45 @@ def product_row(state, p, with_toggle: bool = False) -> rx.Component:
                       rx.cond(p["since"] != "", rx.text(p["since"], size="1", color="var(--gray-11)")),
                       rx.cond(p["paid_points"] != "", rx.badge(p["paid_points"], color_scheme="amber")),
                       wrap="wrap", align="center"),
-            spacing="1", min_width="0", flex="1",
+            # what is behind the service: the melody chosen, the last backup, the children's numbers
+            rx.cond(p["detail"] != "", rx.text(p["detail"], size="2", id="detail-" + p["code"])),
+            spacing="1", min_width="0", flex="1 1 220px",  # narrower than that (a phone), the buttons go under the text
         ),
-        rx.cond(p["connected"] == "1", disconnect, connect),
+        rx.flex(  # the page behind the service, and connect / disconnect: one group (under the text on a phone)
+            rx.cond(p["manage"] != "", rx.link(rx.cond(p["connected"] == "1", T["services.manage"], T["services.more"]),
+                                               href=p["manage"], size="2", id="manage-" + p["code"],
+                                               white_space="nowrap",
+                                               aria_label=rx.cond(p["connected"] == "1", T["services.manage"],
+                                                                  T["services.more"]) + ": " + p["name"])),
+            rx.cond(p["connected"] == "1", disconnect, connect),
+            gap="12px", align="center"),
         width="100%", gap="12px", align="center", padding_y="10px", border_bottom="1px solid var(--gray-3)",
-        id="product-" + p["code"], class_name="product",
+        id="product-" + p["code"], class_name="product", wrap="wrap",
+    )
+
+
+def content_row(c) -> rx.Component:
+    """A connected content subscription: provider, fee, start, last and next charge, the charges so far;
+    cancelling says beforehand when the last charge was and that no next one follows."""
+    s = ServicesState
+    cancel = ask(T["content.cancel"], T["content.cancel_q"], c["name"] + ". " + c["cancel_terms"], s.prepare(c["code"]),
+                 s.cancel_content(c["code"]), "disconnect-" + c["code"], color="gray", variant="soft", size="1")
+    return rx.flex(
+        rx.vstack(
+            rx.hstack(rx.text(c["name"], weight="bold"), rx.badge(T["roaming.on"], color_scheme="green"),
+                      wrap="wrap", align="center"),
+            rx.text(c["provider"], size="1", color="var(--gray-11)"),
+            rx.hstack(rx.text(c["fee"], size="2", weight="medium"), rx.text(c["since"], size="1", color="var(--gray-11)"),
+                      wrap="wrap", align="center"),
+            rx.text(c["last"], size="2", id="last-charge-" + c["code"]),
+            rx.text(c["next"], size="2", color="var(--gray-11)", id="next-charge-" + c["code"]),
+            rx.el.details(rx.el.summary(c["history_title"], style={"cursor": "pointer"}),
+                          rx.text(c["history"], size="1", white_space="pre-line", color="var(--gray-11)",
+                                  margin_top="4px"), id="history-" + c["code"]),
+            spacing="1", min_width="0", flex="1"),
+        cancel,
+        width="100%", gap="12px", align="center", padding_y="10px", border_bottom="1px solid var(--gray-3)",
+        id="product-" + c["code"], class_name="product subscription",
     )
 
 
@@ -56,9 +90,19 @@ def services_page() -> rx.Component:
         card(rx.vstack(section_title("services.subscriptions"),
                        rx.cond(s.connected_content == 0, rx.text(T["services.no_subscriptions"], size="1",
                                                                  color="var(--gray-11)", id="no-subscriptions")),
-                       rx.vstack(rx.foreach(s.products, lambda p: rx.cond(p["category"] == "content",
-                                                                          product_row(s, p))),
-                                 width="100%", spacing="0", id="subscriptions"), width="100%")),
+                       rx.vstack(rx.foreach(s.content_subs, content_row),
+                                 rx.foreach(s.products, lambda p: rx.cond(
+                                     (p["category"] == "content") & (p["connected"] == "0"), product_row(s, p))),
+                                 width="100%", spacing="0", id="subscriptions"),
+                       rx.cond(s.ended_content.length() > 0, rx.vstack(
+                           rx.text(T["content.ended"], weight="bold", size="2", margin_top="8px"),
+                           rx.foreach(s.ended_content, lambda c: rx.vstack(
+                               rx.text(c["name"] + " · " + c["provider"], size="2"),
+                               rx.text(c["ended"], size="1", color="var(--gray-11)"),
+                               rx.text(c["last"], size="1", color="var(--gray-11)"),
+                               spacing="0", width="100%", class_name="ended-subscription")),
+                           spacing="2", width="100%", id="ended-subscriptions")),
+                       width="100%")),
         card(rx.vstack(section_title("services.catalogue"),
                        rx.vstack(rx.foreach(s.products, lambda p: rx.cond(
                            (p["connected"] == "0") & (p["category"] == "service"), product_row(s, p))),

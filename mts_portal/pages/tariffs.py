@@ -143,10 +143,27 @@ def advisor_card() -> rx.Component:
     ), id="advisor")
 
 
+def history_card() -> rx.Component:
+    """Every change of the number's tariff: when, from what to what, why, and what the change charged."""
+    return card(rx.vstack(
+        section_title("history.title"),
+        rx.cond(TariffsState.history.length() > 0,
+                rx.vstack(rx.foreach(TariffsState.history, lambda h: rx.flex(
+                    rx.vstack(rx.text(h["what"], weight="bold", size="2"),
+                              rx.text(h["why"], size="1", color="var(--gray-11)"), spacing="0", min_width="0", flex="1"),
+                    rx.vstack(rx.text(h["when"], size="1", color="var(--gray-11)", white_space="nowrap"),
+                              rx.cond(h["fee"] != "", rx.text(h["fee"], size="1")), align="end", spacing="0"),
+                    width="100%", gap="8px", align="center", padding_y="6px", border_bottom="1px solid var(--gray-3)",
+                    class_name="tariff-change")), spacing="0", width="100%"),
+                rx.text(T["history.none"], size="2", color="var(--gray-11)")),
+        spacing="3", width="100%"), id="tariff-history")
+
+
 def tariffs_page() -> rx.Component:
     return page_frame(
         "/tariffs",
         current_card(),
+        history_card(),
         advisor_card(),
         section_title("tariffs.catalogue"),
         switch_block_note(),

@@ -7,7 +7,7 @@ import uuid
 import reflex as rx
 from sqlalchemy import select
 
-from mts_portal.core import billing, bonus, cabinet, runtime
+from mts_portal.core import billing, bonus, cabinet, content, runtime
 from mts_portal.core.catalog import POPULAR_COUNTRIES, default_catalog
 from mts_portal.core.clock import fmt_date, fmt_datetime
 from mts_portal.core.errors import DomainError
@@ -16,6 +16,7 @@ from mts_portal.core.money import MINUS, format_rub
 from mts_portal.core.words import country, pick
 from mts_portal.i18n import add, count_text, plural, tr
 from mts_portal.state.base import SessionState, query, write
+from mts_portal.state.service_pages import MANAGE, cancelled_text, content_rows, service_details
 from mts_portal.state.views import BucketRow, bucket_rows
 
 add({
@@ -51,6 +52,8 @@ add({
                             "Number blocked: service paused until you unblock it"),
     "services.unblocked_ok": ("Номер разблокирован: связь снова доступна", "Number unblocked: service is back"),
     "services.is_blocked": ("Номер заблокирован по вашему заявлению", "The number is blocked at your request"),
+    "services.manage": ("Настроить", "Manage"),
+    "services.more": ("Подробнее", "More"),
     "internet.title": ("Интернет", "Internet"),
     "internet.remaining": ("Остаток трафика", "Data left"),
     "internet.none": ("Пакетов интернета нет: интернет оплачивается по тарифу.",
@@ -103,6 +106,7 @@ def product_rows(session, info, now, lang: str, categories: tuple[str, ...]) -> 
     line = cabinet.selected_line(session, info)
     subs = {s.code: s for s in session.exec(select(Subscription).where(
         Subscription.line_id == line.id, Subscription.active == True)).scalars()}  # noqa: E712
+    details = service_details(session, line, now, lang) if "service" in categories else {}
     rows = []
     for p in sorted(default_catalog().products.values(), key=lambda p: (p.category, p.sort)):
         if p.category not in categories or not p.public:
@@ -118,6 +122,8 @@ def product_rows(session, info, now, lang: str, categories: tuple[str, ...]) -> 
             "connected": "1" if sub is not None else "0",
             "since": f"{tr('services.since', lang)} {fmt_date(sub.started_at)}" if sub else "",
             "paid_points": f"{tr('services.paid_points', lang)} {fmt_date(sub.paid_until)}" if paid else "",
+            "detail": details.get(p.code, "") if sub is not None else "",  # the melody, the last backup, …
+            "manage": MANAGE.get(p.code, ""),
         })
     return rows
 
@@ -206,6 +212,30 @@ class ProductsMixin(rx.State, mixin=True):
 
 class ServicesState(ProductsMixin, SessionState):
     _categories: tuple = ("service", "content")
+    content_subs: list[dict[str, str]] = []  # connected content subscriptions: provider, fee, charges
+    ended_content: list[dict[str, str]] = []
+
+    async def _reload(self, info) -> None:
+        await ProductsMixin._reload(self, info)
+        lang, now = self._lang(), runtime.now()
+        self.content_subs, self.ended_content = await query(lambda s: content_rows(s, info, now, lang))
+
+    @rx.event
+    async def cancel_content(self, code: str):
+        """Cancel a content subscription (asked first with its last charge); a double click cancels once."""
+        info = await self._session()
+        if info is None:
+            return await self._gone()
+        key, self._buy_key = self._buy_key, ""
+        if not key:
+            return None
+        try:
+            ended = await write(lambda s: content.cancel(s, info, info.selected_msisdn, str(code), runtime.now()))
+        except DomainError as exc:
+            await self._reload(info)
+            return None if exc.code == "not_connected" else rx.toast.error(self._msg(exc))
+        await self._reload(info)
+        return rx.toast.success(cancelled_text(ended, self._lang()))
 
     @rx.event
     async def set_block(self, blocked: bool):

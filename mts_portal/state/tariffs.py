@@ -13,6 +13,7 @@ from mts_portal.core.errors import DomainError
 from mts_portal.core.money import format_amount, format_data, format_rub
 from mts_portal.i18n import add, count_text, tr
 from mts_portal.state.base import SessionState, query, write
+from mts_portal.state.views import moment_text
 
 add({
     "tariffs.title": ("Тарифы", "Tariffs"),
@@ -59,6 +60,15 @@ add({
     "tariffs.share": ("ваша доля", "your share"),
     "tariffs.from_pool": ("общий пакет, осталось {left}", "shared bundle, {left} left"),
     "tariffs.paid_by_owner": ("платит владелец группы", "paid by the group's owner"),
+    "history.title": ("История смены тарифа", "Tariff history"),
+    "history.none": ("Смен тарифа не было", "No tariff changes"),
+    "history.reason.provision": ("Подключение номера", "Number connected"),
+    "history.reason.switch": ("Смена тарифа", "Tariff switch"),
+    "history.reason.family_join": ("Вступление в группу «МЫ МТС»", "Joined a MY MTS group"),
+    "history.reason.family_leave": ("Выход из группы «МЫ МТС»", "Left the MY MTS group"),
+    "history.reason.backfill": ("Тариф на начало истории (более ранние смены не сохранились)",
+                                "Tariff when the history began (earlier changes were not kept)"),
+    "history.fee": ("списано {fee}", "{fee} charged"),
     "advisor.title": ("Подбор тарифа", "Tariff advisor"),
     "advisor.hint": ("Пересчитаем ваши звонки, SMS и интернет за последние 30 дней по каждому тарифу — тем же "
                      "движком тарификации, что и на самом деле.",
@@ -111,6 +121,19 @@ def _member_figures(session, info, msisdn: str, now, lang: str) -> dict[str, str
     return out
 
 
+def _history_row(c, lang: str) -> dict[str, str]:
+    cat = default_catalog()
+
+    def name(code):
+        t = cat.tariffs.get(code)
+        return (t.name(lang) if lang == "en" else f"«{t.name(lang)}»") if t else code
+
+    return {"id": str(c.id), "when": moment_text(c.at, lang),
+            "what": f"{name(c.from_code)} → {name(c.to_code)}" if c.from_code else name(c.to_code),
+            "why": tr(f"history.reason.{c.reason}", lang),
+            "fee": tr("history.fee", lang).format(fee=format_rub(c.fee_kopecks, lang)) if c.fee_kopecks else ""}
+
+
 class TariffsState(SessionState):
     current: dict[str, str] = dict(EMPTY_TARIFF)
     catalogue: list[dict[str, str]] = []
@@ -123,6 +146,7 @@ class TariffsState(SessionState):
     advice_summary: str = ""
     advice_records: str = ""
     advising: bool = False
+    history: list[dict[str, str]] = []  # the line's tariff changes, newest first
     _switch_key: str = ""
 
     async def _reload(self, info) -> None:
@@ -134,9 +158,10 @@ class TariffsState(SessionState):
             block = cabinet.tariff_switch_block(s, line)
             member = _member_figures(s, info, line.msisdn, now, lang) if cat.tariffs[line.tariff_code].family_member \
                 else {}
-            return line.tariff_code, block, member
+            return line.tariff_code, block, member, billing.tariff_history(s, line)
 
-        code, block, member = await query(fn)
+        code, block, member, changes = await query(fn)
+        self.history = [_history_row(c, lang) for c in changes]
         tariffs = sorted((t for t in cat.tariffs.values() if t.public), key=lambda t: t.sort)
         self.catalogue = [_tariff_row(t, code, lang) for t in tariffs]
         current = _tariff_row(cat.tariffs[code], code, lang)

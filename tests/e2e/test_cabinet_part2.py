@@ -423,7 +423,7 @@ def test_no_page_of_part_2_ever_shows_undefined(portal, phone_context, lang):
     if lang == "en":
         any_page.to_english()
     for route in ("/detail", "/services", "/internet", "/roaming", "/bonus", "/notifications", "/sms", "/support",
-                  "/tariffs", "/family"):
+                  "/tariffs", "/family", "/services/goodok", "/services/memory", "/services/parental"):
         page.goto(portal.url + route)
         expect(page.locator("#page-loading")).to_have_count(0)
         page.wait_for_timeout(300)

@@ -13,7 +13,8 @@ from tests.e2e.pages.login import LoginPage
 pytestmark = pytest.mark.e2e
 
 ROUTES = ["/", "/money", "/tariffs", "/services", "/internet", "/roaming", "/bonus", "/detail", "/notifications",
-          "/family", "/sms", "/numbers", "/settings", "/support"]
+          "/family", "/sms", "/numbers", "/settings", "/support", "/services/goodok", "/services/memory",
+          "/services/parental"]
 
 
 def test_no_page_is_wider_than_a_phone(portal, phone_context):

@@ -15,7 +15,7 @@ import pytest
 from mts_portal.core.catalog import default_catalog
 from mts_portal.core.events import validate
 from mts_portal.core.ledger import post
-from mts_portal.core.rating import BucketState, LineSnapshot, apply, rate
+from mts_portal.core.rating import BucketState, LineSnapshot, ParentalLimits, apply, rate
 
 CAT = default_catalog()
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)  # 15:00 Moscow
@@ -37,6 +37,8 @@ class Line:
     credit: int = 0
     nbg_used: int = 0
     family: bool = False
+    parental: tuple[int | None, bool] | None = None  # a child's line: (monthly spending limit, night data off)
+    spent: int = 0  # counted against the parental limit this period already
 
     def snapshot(self) -> LineSnapshot:
         t = CAT.tariffs[self.tariff]
@@ -57,7 +59,8 @@ class Line:
         return LineSnapshot(id=1, msisdn="79161234567", status=self.status, tariff=t, balance_kopecks=self.balance,
                             credit_limit_kopecks=self.credit, options=frozenset(self.options), buckets=buckets,
                             family_peers={FAMILY: None} if self.family else {},
-                            nbg_free_minutes_used=self.nbg_used)
+                            nbg_free_minutes_used=self.nbg_used,
+                            parental=ParentalLimits(*self.parental, {P_START: self.spent}) if self.parental else None)
 
 
 _n = iter(range(10**6))
@@ -95,6 +98,8 @@ LATE_OK = NOW - timedelta(days=7) + timedelta(seconds=1)
 LATE_BAD = NOW - timedelta(days=7) - timedelta(seconds=1)
 ADDON_SOON = NOW + timedelta(hours=5)
 ADDON_LATER = NOW + timedelta(days=5)
+NIGHT_23 = datetime(2026, 11, 21, 20, 0, tzinfo=UTC)  # 23:00 on 21 Nov in Moscow: night starts
+DAWN_07 = datetime(2026, 11, 22, 4, 0, tzinfo=UTC)  # 07:00 on 22 Nov in Moscow: night is over
 
 # (id, line, events, expected per event: (status, charged_kopecks, {bucket_id: amount drawn}))
 CASES = [
@@ -201,6 +206,33 @@ CASES = [
     ("suspended-incoming-rated", Line(status="suspended"), [V(60, direction="in")], [("rated", 0, {})]),
     ("lost-data-blocked", Line(status="lost"), [D(100)], [("blocked", 0, {})]),
     ("blocked-line-sms-blocked", Line(status="blocked"), [S()], [("blocked", 0, {})]),
+    # ---- «Родительский контроль» on a child's line (docs/RATING.md): night-time data off, monthly spending limit
+    ("parental-night-data-blocked", Line(parental=(None, True)), [D(1024, at=NIGHT_23)], [("blocked", 0, {})]),
+    ("parental-night-0659-blocked", Line(parental=(None, True)), [D(1024, at=DAWN_07 - timedelta(seconds=1))],
+     [("blocked", 0, {})]),
+    ("parental-night-0700-rated", Line(parental=(None, True)), [D(1024, at=DAWN_07)], [("rated", 0, {3: 1})]),
+    ("parental-night-2259-rated", Line(parental=(None, True)), [D(1024, at=NIGHT_23 - timedelta(seconds=1))],
+     [("rated", 0, {3: 1})]),
+    ("parental-night-calls-rated", Line(parental=(None, True)), [V(60, at=NIGHT_23), S(at=NIGHT_23)],
+     [("rated", 0, {1: 1}), ("rated", 0, {2: 1})]),
+    ("parental-night-empty-session-free", Line(parental=(None, True)), [D(0, at=NIGHT_23)], [("rated", 0, {})]),
+    ("parental-night-not-asked", Line(parental=(None, False)), [D(1024, at=NIGHT_23)], [("rated", 0, {3: 1})]),
+    ("parental-limit-exact-then-blocked", Line("minimum", parental=(500, False)), [V(60), V(60), V(60)],
+     [("rated", 250, {}), ("rated", 250, {}), ("blocked", 0, {})]),  # 2,50 + 2,50 = the 5 ₽ limit exactly
+    ("parental-limit-bundles-not-counted", Line(parental=(0, False)), [V(60), S(), D(1024)],
+     [("rated", 0, {1: 1}), ("rated", 0, {2: 1}), ("rated", 0, {3: 1})]),
+    ("parental-limit-zero-no-money", Line("minimum", parental=(0, False)), [S(), V(2)],
+     [("blocked", 0, {}), ("rated", 0, {})]),  # a call under 3 s is free: never refused
+    ("parental-limit-spent-earlier", Line("minimum", parental=(1000, False), spent=900), [V(60), D(1024)],
+     [("blocked", 0, {}), ("rated", 1, {})]),  # 9 + 2,50 > 10 ₽ refused; 0,01 ₽ of data fits
+    ("parental-limit-daily-fee-counts", Line(options=("zabugorishche",), parental=(30_000, False)),
+     [V(61, zone="TR"), V(61, zone="TR", direction="in")], [("blocked", 0, {}), ("rated", 0, {})]),  # 350 ₽ > 300
+    ("parental-limit-mixed-bundle-and-money", Line(voice=1, parental=(300, False)), [V(150)],
+     [("blocked", 0, {})]),  # 1 min from the bundle + 2 × 2 ₽ = 4 ₽ > 3 ₽: nothing drawn either
+    ("parental-incoming-never-refused", Line("minimum", balance=0, parental=(0, True)),
+     [V(600, direction="in", at=NIGHT_23)], [("rated", 0, {})]),
+    ("parental-limit-ok-funds-refuse", Line("minimum", balance=100, parental=(100_000, False)), [V(60)],
+     [("blocked", 0, {})]),
     # ---- late and future events
     ("late-rejected", Line(), [V(60, at=LATE_BAD)], [("rejected", 0, {})]),
     ("late-edge-rated", Line(), [V(60, at=LATE_OK)], [("rated", 0, {1: 1})]),
@@ -247,6 +279,21 @@ def test_topups_earn_no_points():
     p = post(snap, 100_000, kind="topup", category="payment", cause_type="payment", cause_ref="k", description="t",
              at=NOW)
     assert p.bonus is None and snap.bonus_points == 0
+
+
+def test_parental_refusals_say_why():
+    snap = Line("minimum", parental=(500, True), spent=400).snapshot()
+    d = rate(validate(D(1024, at=NIGHT_23)), snap, CAT, NOW)
+    assert d.explanation["blocked"] == "parental_night" and "23:00 to 07:00" in d.reason
+    d = rate(validate(V(60)), snap, CAT, NOW)
+    assert d.explanation["blocked"] == "parental_limit" and (d.explanation["limit"], d.explanation["spent"]) == (500, 400)
+    assert d.reason == "parental control: monthly spending limit of 500 kopecks (spent 400, this event 250)"
+    d = rate(validate(V(3)), snap, CAT, NOW)  # 1 minute: 2,50 ₽ > 1 ₽ left
+    assert d.status == "blocked"
+    d = rate(validate(D(10 * 1024)), snap, CAT, NOW)  # 10 KB: 0,05 ₽ fits
+    assert d.status == "rated"
+    apply(d, snap)
+    assert snap.parental.spent[P_START] == 405  # what the rater counts next
 
 
 def test_explanations_are_data():
