@@ -84,6 +84,13 @@ async def presence_loop(interval: float = 2.0, heartbeat: float = 10.0) -> None:
 async def lifespan(app=None):
     configure_logging()
     settings = get_settings()
+    from mts_portal.core.seeding import seeding_in_progress
+
+    if seeding_in_progress():  # run.sh seeds the demo population while the portal is built
+        log.info("waiting for the demo population to be seeded …")
+        while seeding_in_progress():
+            await asyncio.sleep(0.5)
+        log.info("demo population ready")
     engine = await asyncio.to_thread(runtime.engine)
     HUB.attach(asyncio.get_running_loop())
     log.info("portal services up: store=%s demo=%s simulated_clock=%s", engine.dialect.name, settings.demo,

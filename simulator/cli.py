@@ -27,12 +27,14 @@ def _engine(url: str | None):
 
 
 def cmd_seed(args) -> int:
+    from mts_portal.core.seeding import seeding_lock
     from simulator.population import DEMO_PASSWORD, seed
 
     engine = _engine(args.db)
-    result = seed(engine, lines=args.lines, seed=args.seed, now=runtime.now(), progress=not args.quiet,
-                  history_days=args.history_days, background_days=args.background_days,
-                  background_scale=args.background_scale)
+    with seeding_lock():  # a portal starting meanwhile waits for the population (services.py)
+        result = seed(engine, lines=args.lines, seed=args.seed, now=runtime.now(), progress=not args.quiet,
+                      history_days=args.history_days, background_days=args.background_days,
+                      background_scale=args.background_scale)
     print(f"seeded {result.lines} lines in {result.accounts} accounts in {result.seconds:.1f} s")
     if result.history is not None:
         print(f"their past: {result.history.line()}")
@@ -263,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--history-days", type=float, default=60,
                    help="days of past usage for the demo accounts, made by the simulator and rated (0: none)")
     s.add_argument("--background-days", type=float, default=7, help="days of past usage for the other lines")
-    s.add_argument("--background-scale", type=float, default=0.3,
+    s.add_argument("--background-scale", type=float, default=0.15,
                    help="the other lines' past traffic as a share of their everyday traffic")
     s.set_defaults(fn=cmd_seed)
     r = sub.add_parser("run", help="simulated traffic: fast-forward (--days) or live (--live --rate)")

@@ -193,7 +193,7 @@ def seed(engine: Engine, *, lines: int, seed: int, now: datetime, progress: bool
         if rest and bg_start < now:
             gens.append(generator_for(engine, {ln["msisdn"] for a in rest for ln in a["lines"]}, seed=seed + 1,
                                       run_id=f"{run}b", scale=background_scale))
-        history.run(bg_start, now, gens, [a for a in story if a[0] >= bg_start], step_h=3)
+        history.run(bg_start, now, gens, [a for a in story if a[0] >= bg_start], step_h=6)
     else:
         made = _seed_accounts(engine, demo_accounts + rest, now, pwd_hash, catalog, bar, batch)
     bar.close()
