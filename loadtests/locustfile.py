@@ -1,13 +1,21 @@
-"""Load test of the portal's API (DESIGN §6): ingestion nodes posting batches of usage
-events, and subscribers' apps reading summaries and detail.
+"""Load test of the portal: its subscribers in the browser (the websocket), the app (the HTTP API)
+and the network (ingestion), in one mixed profile.
 
-    locust -f loadtests/locustfile.py --headless -u 20 -r 5 -t 60s \
-           --host http://127.0.0.1:3000 --csv out/run
+    bash scripts/loadtest.sh smoke|standard|capacity [--host URL]     (reports, gates; see README)
+    locust -f loadtests/locustfile.py --headless -u 20 -r 5 -t 60s --host http://127.0.0.1:3000
 
-Self-contained: at start it provisions its own lines (7998…) through the operator
-API, so it runs against any portal or API node. Settings from the environment:
-MTS_OPERATOR_TOKEN (default: the demo token), LOAD_LINES (default 200),
-LOAD_BATCH (events per request, default 200). Keep it on 127.0.0.1.
+User classes and their weight (environment; 0 leaves a class out):
+- PortalSubscriber (LOAD_WEIGHT_PORTAL, 3): a browser tab over Reflex's websocket
+  (loadtests/portal_users.py): real login, live home screen, page walks with real handlers;
+- LiveProbe (LOAD_PROBES fixed users, 1): posts usage for watched lines, times event→screen;
+- SubscriberApp (LOAD_WEIGHT_APP, 3): the app reading summaries and detail over HTTP;
+- IngestionNode (LOAD_WEIGHT_INGEST, 1; or LOAD_INGEST_NODES fixed users): batches of usage.
+With LOAD_SHAPE=capacity the number of portal sessions steps up (LOAD_STEPS, LOAD_STEP_S) and each
+step's figures are written to LOAD_STEPS_OUT (JSON).
+
+Self-contained: at start it provisions its own lines (7998… for the API users, 7997… for the portal
+users) through the operator API. MTS_OPERATOR_TOKEN (default: the demo token), LOAD_LINES (200),
+LOAD_BATCH (events per request, 200). Keep it on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -78,7 +86,9 @@ def _event(now: datetime) -> dict:
 class IngestionNode(HttpUser):
     """A switch or network element posting usage in batches."""
 
-    weight = 1
+    weight = int(os.environ.get("LOAD_WEIGHT_INGEST", "1"))
+    if os.environ.get("LOAD_INGEST_NODES"):
+        fixed_count = int(os.environ["LOAD_INGEST_NODES"])
     wait_time = between(0.05, 0.2)
 
     @task
@@ -98,7 +108,7 @@ class IngestionNode(HttpUser):
 class SubscriberApp(HttpUser):
     """The app refreshing a subscriber's summary and detail."""
 
-    weight = 3
+    weight = int(os.environ.get("LOAD_WEIGHT_APP", "3"))
     wait_time = between(0.2, 1.0)
 
     @task(4)
@@ -110,3 +120,20 @@ class SubscriberApp(HttpUser):
     def records(self):
         msisdn = random.choice(LINES)
         self.client.get(f"/api/v1/lines/{msisdn}/records?page_size=20", headers=AUTH, name="GET /records")
+
+
+# ---------------------------------------------------------------- the portal's own users and the capacity shape
+
+from loadtests.portal_users import LiveProbe, PortalSubscriber  # noqa: E402
+
+if not int(os.environ.get("LOAD_WEIGHT_PORTAL", "3")):
+    del PortalSubscriber
+if not int(os.environ.get("LOAD_PROBES", "1")):
+    del LiveProbe
+if not int(os.environ.get("LOAD_WEIGHT_APP", "3")):
+    del SubscriberApp
+if not int(os.environ.get("LOAD_WEIGHT_INGEST", "1")) and not os.environ.get("LOAD_INGEST_NODES"):
+    del IngestionNode
+
+if os.environ.get("LOAD_SHAPE") == "capacity":
+    from loadtests.capacity import CapacityShape  # noqa: E402,F401

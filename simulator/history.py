@@ -219,9 +219,12 @@ class History:
                 continue
             self._topped.add((msisdn, day))
             demo = self._demo_numbers.get(msisdn)
-            rub = TOPUP_RUB.get(self._personas.get(msisdn, "light"), 300) * self.rng.choice((3, 5, 8))
+            rub = min(15_000, TOPUP_RUB.get(self._personas.get(msisdn, "light"), 300) * self.rng.choice((3, 5, 8)))
             if demo is not None and demo["label"] in self._cards:
-                self.stats.topups += bool(self._card_topup(demo, msisdn, rub, now))
+                try:
+                    self.stats.topups += bool(self._card_topup(demo, msisdn, rub, now))
+                except DomainError as exc:  # the bank or the limits said no: life goes on
+                    log.info("card top-up of %s refused: %s", msisdn, exc.message_en)
             elif demo is not None or self.rng.random() < 0.7:
                 plain.append((msisdn, rub * 100))
         if not plain:

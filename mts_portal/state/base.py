@@ -57,6 +57,9 @@ class UiState(rx.State):
     """The interface language; kept in the browser so it survives logins."""
 
     lang: str = rx.LocalStorage("ru", name="mts_lang", sync=True)
+    # echoed by `probe`: a browser-less client (loadtests/reflex_client.py) queues a probe after a handler;
+    # the tab's events are processed in order, so the echo marks the handler's last delta
+    rx_probe: str = ""
 
     @rx.var
     def t(self) -> dict[str, str]:
@@ -65,6 +68,11 @@ class UiState(rx.State):
     @rx.var
     def is_demo(self) -> bool:
         return get_settings().demo
+
+    @rx.event
+    def probe(self, n: str):
+        """Nothing but an echo (at most 40 characters): see `rx_probe`."""
+        self.rx_probe = str(n)[:40]
 
     @rx.event
     def toggle_lang(self):

@@ -43,7 +43,7 @@ def test_locust_smoke(tmp_path):
             [sys.executable, "-m", "locust", "-f", "loadtests/locustfile.py", "--headless", "-u", "6", "-r", "6",
              "-t", "8s", "--host", f"http://127.0.0.1:{port}", "--csv", str(tmp_path / "run"), "--only-summary",
              "--stop-timeout", "5"],
-            cwd=ROOT, env={**env, "LOAD_LINES": "30", "LOAD_BATCH": "100"}, capture_output=True, text=True,
+            cwd=ROOT, env={**env, "LOAD_LINES": "30", "LOAD_BATCH": "100", "LOAD_WEIGHT_PORTAL": "0", "LOAD_PROBES": "0"}, capture_output=True, text=True,
             timeout=120,
         )
         assert run.returncode == 0, run.stderr[-3000:]

@@ -1,0 +1,41 @@
+"""The load run's gate (loadtests/run.py): a breached summary fails, each threshold by itself, and a
+run that measured nothing does not pass."""
+
+from __future__ import annotations
+
+from loadtests.run import evaluate, is_handler, server_errors, summarize
+
+
+def stats(handler_p95=120.0, e2s_p95=400.0, failures=0, count=1000):
+    return {
+        "MoneyState.review_top_up": {"type": "WS", "count": 50, "failures": 0, "p50_ms": 40.0, "p95_ms": handler_p95,
+                                     "p99_ms": handler_p95, "max_ms": handler_p95},
+        "page /money": {"type": "WS", "count": 50, "failures": 0, "p50_ms": 30.0, "p95_ms": 90.0, "p99_ms": 95.0,
+                        "max_ms": 99.0},
+        "event→screen": {"type": "WS", "count": 20, "failures": 0, "p50_ms": 100.0, "p95_ms": e2s_p95,
+                         "p99_ms": e2s_p95, "max_ms": e2s_p95},
+        "login (code) → home": {"type": "WS", "count": 20, "failures": 0, "p50_ms": 900.0, "p95_ms": 2500.0,
+                                "p99_ms": 2600.0, "max_ms": 2700.0},
+        "Aggregated": {"type": "", "count": count, "failures": failures, "p50_ms": 40.0, "p95_ms": 900.0,
+                       "p99_ms": 1000.0, "max_ms": 2700.0},
+    }
+
+
+def test_a_clean_run_passes_and_logins_are_not_handlers():
+    assert evaluate(summarize(stats(), "INFO all good\n")) == []
+    assert is_handler("DetailState.set_preset") and is_handler("page /") and not is_handler("login (code) → home")
+
+
+def test_each_breached_threshold_fails_the_run():
+    assert "handler p95 450 ms > 300 ms" in evaluate(summarize(stats(handler_p95=450.0), ""))[0]
+    assert "event→screen p95 1500 ms" in evaluate(summarize(stats(e2s_p95=1500.0), ""))[0]
+    assert "failures 0.20 %" in evaluate(summarize(stats(failures=2), ""))[0]
+    log = "2026-12-03 10:00:00 ERROR mts_portal.ui: boom\nTraceback (most recent call last):\n"
+    assert evaluate(summarize(stats(), log)) == ["2 server errors in the portal's log"]
+    assert len(server_errors(log)) == 2
+
+
+def test_a_run_that_measured_nothing_fails():
+    empty = {"Aggregated": {"type": "", "count": 0, "failures": 0, "p50_ms": None, "p95_ms": None, "p99_ms": None,
+                            "max_ms": None}}
+    assert len(evaluate(summarize(empty, ""))) == 3
