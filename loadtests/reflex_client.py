@@ -126,6 +126,9 @@ class Tab:
     connect_timeout: float = 20.0
 
     def __post_init__(self) -> None:
+        # the browser's cookies, kept here: a browser keeps `Secure` cookies of http://127.0.0.1 (a secure
+        # context), httpx's jar does not send them over http
+        self.cookies: dict[str, str] = {}
         self.sio: socketio.Client | None = None
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
@@ -137,7 +140,36 @@ class Tab:
     # ---------------------------------------------------------------- connection
 
     def _cookie_header(self) -> str:
-        return "; ".join(f"{c.name}={c.value}" for c in self.http.cookies.jar)
+        return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+
+    def _absorb(self, response: httpx.Response) -> None:
+        from http.cookies import SimpleCookie
+
+        for header in response.headers.get_list("set-cookie"):
+            jar = SimpleCookie()
+            try:
+                jar.load(header)
+            except Exception:
+                continue
+            for name, morsel in jar.items():
+                gone = morsel["max-age"] == "0" or (morsel["expires"] and "1970" in morsel["expires"])
+                if gone or morsel.value in ("", '""'):
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = morsel.value
+        self.http.cookies.clear()
+
+    def get(self, url: str, max_redirects: int = 10) -> httpx.Response:
+        """A page load as the browser does it: cookies sent and kept, redirects followed."""
+        url = urljoin(self.base_url + "/", url)
+        for _ in range(max_redirects):
+            r = self.http.get(url, headers={"Cookie": self._cookie_header()}, follow_redirects=False)
+            self._absorb(r)
+            if r.status_code in (301, 302, 303, 307, 308) and "location" in r.headers:
+                url = urljoin(url, r.headers["location"])
+                continue
+            return r
+        raise ProtocolError(f"too many redirects from {url}")
 
     def connect(self, path: str | None = None) -> float:
         """A page load of `path`: a new websocket whose CONNECT carries hydrate_and_load. Returns seconds
@@ -288,23 +320,22 @@ class Tab:
         target = self.take_navigation()
         if target is None:
             return None
-        url = urljoin(self.base_url + "/", target)
-        r = self.http.get(url, follow_redirects=True)
+        r = self.get(target)
         final = urlsplit(str(r.url))
         self.connect(final.path + (f"?{final.query}" if final.query else ""))
         return self.path
 
 
-def prelogin(http: httpx.Client, base_url: str) -> None:
+def prelogin(tab: Tab) -> None:
     """The browser's pre-login nonce (login tickets are bound to it)."""
-    r = http.get(base_url + "/api/v1/session/prelogin?next=/login", follow_redirects=False)
-    if r.status_code not in (302, 303, 307) or "mts_prelogin" not in http.cookies:
+    r = tab.get("/api/v1/session/prelogin?next=/login")
+    if "mts_prelogin" not in tab.cookies:
         raise ProtocolError(f"/api/v1/session/prelogin answered {r.status_code} without the nonce cookie")
 
 
 def login_by_code(tab: Tab, msisdn: str, read_code: Callable[[str], str]) -> None:
     """The real login: the code form, the code read from the demo inbox, the ticket redeemed over HTTP."""
-    prelogin(tab.http, tab.base_url)
+    prelogin(tab)
     tab.connect("/login")
     tab.call("login_state", "request_code", form={"phone": msisdn})
     if tab.var("login_state", "step") != "code":
@@ -313,12 +344,12 @@ def login_by_code(tab: Tab, msisdn: str, read_code: Callable[[str], str]) -> Non
     tab.call("login_state", "submit_code", form={"code": code})
     if tab.follow() is None:
         raise PermissionError(f"login refused: {tab.var('login_state', 'error')!r}")
-    if "mts_session" not in tab.http.cookies:
+    if "mts_session" not in tab.cookies:
         raise PermissionError("no session cookie after the login ticket")
 
 
 def login_by_password(tab: Tab, msisdn: str, password: str) -> None:
-    prelogin(tab.http, tab.base_url)
+    prelogin(tab)
     tab.connect("/login")
     tab.call("login_state", "set_mode", mode="password")
     tab.call("login_state", "submit_password", form={"phone": msisdn, "password": password})
