@@ -75,6 +75,31 @@ def _fire(environment, name: str, seconds: float, exc: BaseException | None = No
                                     response_length=length, exception=exc, context={})
 
 
+# every handler round trip and event→screen time of the run, pooled (the gate's p95 is over all handlers
+# together; Locust's CSV has one row per name), written at the end to LOAD_SAMPLES_OUT
+SAMPLES: dict[str, list[float]] = {"handlers": [], "e2s": []}
+
+
+@events.request.add_listener
+def _sample(name, response_time, exception, **_kw):
+    if exception is not None:
+        return
+    if name == "event→screen":
+        SAMPLES["e2s"].append(response_time)
+    elif name.startswith("page ") or ("State." in name and name[:1].isupper()):
+        SAMPLES["handlers"].append(response_time)
+
+
+@events.test_stop.add_listener
+def _write_samples(environment, **_kw):
+    import json
+
+    out = os.environ.get("LOAD_SAMPLES_OUT")
+    if out:
+        with open(out, "w") as f:
+            json.dump(SAMPLES, f)
+
+
 @events.test_start.add_listener
 def provision(environment, **_kw):
     """The portal users' lines, once per Locust process, through the operator API."""

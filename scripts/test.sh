@@ -12,11 +12,28 @@ if [[ $# -gt 0 ]]; then
   exec python -m pytest -p no:cacheprovider "$@"
 fi
 start=$(date +%s)
-ruff check .
+mkdir -p reports
+failed=()
+step() {  # run every step even when one fails (a failing browser test must not hide the scale-out journey)
+  local name=$1; shift
+  echo "== $name"
+  if ! "$@"; then failed+=("$name"); fi
+}
+step lint ruff check .
 # 1. unit, store and integration tests, two workers (each has its own store / PostgreSQL schema)
-python -m pytest -p no:cacheprovider -m "not e2e" -n 2 tests/unit tests/integration
-# 2. browser tests: one production build of the app, driven by Chromium
-python -m pytest -p no:cacheprovider -m "e2e and not scaleout" tests/e2e
+step "unit, store and integration tests" python -m pytest -p no:cacheprovider -m "not e2e" -n 2 tests/unit tests/integration
+# 2. browser tests: one production build of the app, driven by Chromium. A failing test keeps its Playwright
+#    trace and a screenshot (reports/playwright/), the run an HTML report (reports/e2e.html)
+step "browser tests" python -m pytest -p no:cacheprovider -m "e2e and not scaleout" tests/e2e \
+  --tracing retain-on-failure --screenshot only-on-failure --output reports/playwright \
+  --html reports/e2e.html --self-contained-html
 # 3. the scale-out shape: PostgreSQL + Redis + several backend workers (skipped when either is unreachable)
-python -m pytest -p no:cacheprovider -m scaleout tests/e2e/test_scaleout.py
+step "scale-out journey" python -m pytest -p no:cacheprovider -m scaleout tests/e2e/test_scaleout.py \
+  --tracing retain-on-failure --screenshot only-on-failure --output reports/playwright-scaleout
+# 4. the load smoke: 20 portal sessions on the real websocket for 30 s, with its gate (reports/smoke-*/)
+step "load smoke" python -m loadtests.run smoke --out reports/load-smoke
+if [[ ${#failed[@]} -gt 0 ]]; then
+  echo "FAILED: ${failed[*]} ($(( $(date +%s) - start )) s)"
+  exit 1
+fi
 echo "all tests passed in $(( $(date +%s) - start )) s"

@@ -42,11 +42,18 @@ def logo(brand_on_phones: bool = False) -> rx.Component:
     )
 
 
+# the choice is written to localStorage in the browser at the click, before the server round trip: a page
+# loaded right after the click (a link, a reload) hydrates in the chosen language
+_OTHER = rx.cond(UiState.lang == "en", "ru", "en")
+LANG_CLICK = [rx.call_script("try { window.localStorage.setItem('mts_lang', " + rx.cond(UiState.lang == "en", "'ru'", "'en'")
+                             + "); } catch (e) {}"), UiState.set_lang(_OTHER)]
+
+
 def lang_button() -> rx.Component:
     """The language switch: «English» / «Русский» (on a phone: EN / RU)."""
     return rx.button(rx.text(UiState.t["lang.switch"], display=["none", "inline"]),
                      rx.text(rx.cond(UiState.lang == "en", "RU", "EN"), display=["inline", "none"]),
-                     variant="ghost", size="2", on_click=UiState.toggle_lang, id="lang-toggle",
+                     variant="ghost", size="2", on_click=LANG_CLICK, id="lang-toggle",
                      aria_label=UiState.t["lang.switch"])
 
 

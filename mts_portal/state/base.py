@@ -81,6 +81,16 @@ class UiState(rx.State):
         self.lang = "en" if self.lang != "en" else "ru"
         return self._relang_events()
 
+    @rx.event
+    def set_lang(self, lang: str):
+        """Set the language the button chose (idempotent, unlike a toggle: the browser has already kept
+        the choice in localStorage, so a page loaded before this event arrives reads the same one)."""
+        lang = "en" if lang == "en" else "ru"
+        if lang == self.lang:
+            return None
+        self.lang = lang
+        return self._relang_events()
+
     def _route(self) -> str:
         """The current page's route ('/settings'), without the trailing slash a static build adds."""
         path = str(getattr(self.router.url, "path", "") or "/")

@@ -122,33 +122,50 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
+TRACES = ROOT / "reports" / "playwright"
+
+
+def _traced(request, ctx, name: str):
+    """Record a Playwright trace of the context; keep it (reports/playwright/) only when the test failed."""
+    ctx.tracing.start(screenshots=True, snapshots=True)
+    yield ctx
+    try:
+        if getattr(request.node, "_failed", False):
+            TRACES.mkdir(parents=True, exist_ok=True)
+            safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in request.node.name)[:120]
+            ctx.tracing.stop(path=str(TRACES / f"{safe}-{name}.zip"))
+        else:
+            ctx.tracing.stop()
+    except Exception:
+        pass
+    ctx.close()
+
+
 @pytest.fixture
-def phone_context(browser):
+def phone_context(request, browser):
     ctx = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1, is_mobile=True,
                               has_touch=True, locale="ru-RU")
-    yield ctx
-    ctx.close()
+    yield from _traced(request, ctx, "phone")
 
 
 @pytest.fixture
-def desktop_context(browser):
+def desktop_context(request, browser):
     ctx = browser.new_context(viewport={"width": 1440, "height": 900}, locale="ru-RU")
-    yield ctx
-    ctx.close()
+    yield from _traced(request, ctx, "desktop")
 
 
 @pytest.fixture(params=["phone", "desktop"])
 def any_context(request, browser):
     vp = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1440, "height": 900}}[request.param]
     ctx = browser.new_context(viewport=vp, locale="ru-RU")
-    yield ctx
-    ctx.close()
+    yield from _traced(request, ctx, request.param)
 
 
 def pytest_runtest_makereport(item, call):
     """On a failure, keep a screenshot of every open page and the server log tail."""
     if call.when != "call" or call.excinfo is None:
         return
+    item._failed = True  # the context fixtures keep their Playwright traces
     ARTIFACTS.mkdir(exist_ok=True)
     for name in ("page", "phone_context", "desktop_context", "any_context"):
         obj = item.funcargs.get(name)

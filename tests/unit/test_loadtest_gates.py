@@ -28,6 +28,9 @@ def test_a_clean_run_passes_and_logins_are_not_handlers():
 
 def test_each_breached_threshold_fails_the_run():
     assert "handler p95 450 ms > 300 ms" in evaluate(summarize(stats(handler_p95=450.0), ""))[0]
+    pooled = {"handlers": [50.0] * 90 + [400.0] * 10, "e2s": [100.0]}
+    assert "handler p95 400 ms" in evaluate(summarize(stats(), "", pooled))[0]
+    assert evaluate(summarize(stats(handler_p95=900.0), "", {"handlers": [50.0] * 99 + [900.0], "e2s": [90.0]})) == []
     assert "event→screen p95 1500 ms" in evaluate(summarize(stats(e2s_p95=1500.0), ""))[0]
     assert "failures 0.20 %" in evaluate(summarize(stats(failures=2), ""))[0]
     log = "2026-12-03 10:00:00 ERROR mts_portal.ui: boom\nTraceback (most recent call last):\n"
