@@ -52,6 +52,98 @@ async def scheduler_loop(interval: float) -> None:
         await asyncio.sleep(interval)
 
 
+DISCONNECT_GRACE_S = 30.0  # a tab whose socket is gone this long has been closed (a reload reconnects in seconds)
+
+
+def _reflex_app():
+    try:
+        from mts_portal.mts_portal import app as rx_app
+    except Exception:  # the API served alone (uvicorn mts_portal.api:app): no pages, no tabs
+        return None
+    return rx_app
+
+
+def _connected_tokens() -> set[str] | None:
+    """The Reflex client tokens with a live socket on this process, or None if Reflex does not say."""
+    rx_app = _reflex_app()
+    ns = getattr(rx_app, "event_namespace", None) if rx_app is not None else None
+    manager = getattr(ns, "_token_manager", None)
+    sockets = getattr(manager, "token_to_socket", None)
+    return set(sockets) if sockets is not None else None
+
+
+class _StatePurger:
+    """Per-tab states of closed tabs are dropped from the in-memory state manager DISCONNECT_GRACE_S after
+    their socket went away (Reflex would keep them an hour): memory and CPU come back when tabs close."""
+
+    def __init__(self) -> None:
+        self.gone_since: dict[str, float] = {}
+        self.purged = 0
+
+    def run(self, connected: set[str], now: float) -> int:
+        rx_app = _reflex_app()
+        manager = getattr(rx_app, "_state_manager", None) if rx_app is not None else None
+        states = getattr(manager, "states", None)
+        purge = getattr(manager, "_purge_token", None)
+        locks = getattr(manager, "_states_locks", {})
+        if not isinstance(states, dict) or purge is None:
+            return 0  # Redis keeps states with its own expiry
+        from reflex.istate.manager.token import BaseStateToken
+        from reflex.state import State
+
+        n = 0
+        for key in list(states):
+            if key in connected:
+                self.gone_since.pop(key, None)
+                continue
+            since = self.gone_since.setdefault(key, now)
+            token = BaseStateToken(ident=key, cls=State)
+            lock = locks.get(token.lock_key)
+            if now - since >= DISCONNECT_GRACE_S and not (lock is not None and lock.locked()):
+                purge(token)
+                self.gone_since.pop(key, None)
+                n += 1
+        for key in list(self.gone_since):
+            if key not in states:
+                del self.gone_since[key]
+        self.purged += n
+        return n
+
+
+PURGER = _StatePurger()
+
+
+async def tab_sweeper(interval: float | None = None) -> None:
+    """The one timer of the open private pages of this process: every few seconds it checks every open
+    tab's session in one read-only query (ending the tabs whose session ended: their pages leave for the
+    login page), cancels the watchers of tabs whose socket is gone, and drops closed tabs' states."""
+    from mts_portal.state.base import SESSION_CHECK_S
+
+    interval = interval or SESSION_CHECK_S
+    engine = runtime.engine()
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            ended = await asyncio.to_thread(TABS.sweep, engine, runtime.session_now())
+            if ended:
+                TABS.apply_ended(ended, HUB)
+            connected = _connected_tokens()
+            if connected is None:
+                continue
+            now = loop.time()
+            for tab in TABS.tabs():
+                if tab.client in connected:
+                    tab.disconnected_since = None
+                elif tab.disconnected_since is None:
+                    tab.disconnected_since = now
+                elif now - tab.disconnected_since >= DISCONNECT_GRACE_S:
+                    TABS.close(tab.client)
+            PURGER.run(connected, now)
+        except Exception:
+            log.exception("tab sweep failed; will retry")
+
+
 async def metrics_loop(interval: float = 0.5) -> None:
     """This process's finished seconds of engine counters to the store (nothing when idle)."""
     engine = runtime.engine()
@@ -100,6 +192,7 @@ async def lifespan(app=None):
         asyncio.create_task(lead(engine, settings), name="leadership"),
         asyncio.create_task(metrics_loop(), name="engine-metrics"),
         asyncio.create_task(presence_loop(), name="presence"),
+        asyncio.create_task(tab_sweeper(), name="tab-sweeper"),
     ]
     try:
         yield

@@ -163,3 +163,32 @@ def stop_scenario(run_id: str):
     if not request_stop(runtime.engine(), row.id):
         raise Conflict("this run is not running", "Этот запуск уже завершён")
     return {"id": row.id, "stop_requested": True}
+
+
+@router.get("/api/v1/live", dependencies=[Depends(_require_operator)])
+def live_status():
+    """What this process holds for open pages (operators, load tests): tabs, their watchers, lines waited
+    on, asyncio tasks, per-tab states kept in memory and dropped after their tab closed."""
+    import asyncio
+
+    from mts_portal.core.live import HUB, TABS
+
+    out = {"tabs": TABS.count(), "tab_watchers": TABS.tasks(), "hub_lines_waited": HUB.watched_lines(),
+           "hub_published": HUB.published}
+    try:
+        from mts_portal import services
+        from mts_portal.state.base import watcher_count
+
+        rx_app = services._reflex_app()
+        manager = getattr(rx_app, "_state_manager", None) if rx_app is not None else None
+        states = getattr(manager, "states", None)
+        out.update({"watchers": watcher_count(), "states_in_memory": len(states) if isinstance(states, dict) else None,
+                    "states_purged": services.PURGER.purged,
+                    "sockets": len(services._connected_tokens() or ())})
+    except Exception:  # an API node without pages
+        pass
+    try:
+        out["asyncio_tasks"] = len(asyncio.all_tasks(HUB._loop)) if HUB._loop is not None else None
+    except RuntimeError:
+        out["asyncio_tasks"] = None
+    return out

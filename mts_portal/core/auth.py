@@ -508,6 +508,46 @@ def validate_session(*, session: Session, token: str | None, now: datetime, touc
                        session.get(Credential, row.login_line_id) is not None)
 
 
+def ended_sessions(engine, tokens: list[str], now: datetime) -> set[str]:
+    """Of these session tokens, the ones that no longer work (ended, idle, too old, login number lost),
+    for the sweeper of open tabs: one read-only query for all of them; only when some have just
+    expired is a write made (their end and its reason recorded, as `validate_session` would)."""
+    from mts_portal.core.db import read, transact
+
+    by_hash = {_token_hash(t): t for t in tokens if t and isinstance(t, str) and len(t) <= 200}
+    hashes = list(by_hash)
+    if not hashes:
+        return set()
+
+    def fn(session: Session):
+        rows = []
+        for i in range(0, len(hashes), 900):
+            rows += session.exec(
+                select(AuthSession.token_hash, AuthSession.ended_at, AuthSession.created_at,
+                       AuthSession.last_seen_at, Line.is_lost)
+                .join(Line, Line.id == AuthSession.login_line_id, isouter=True)
+                .where(AuthSession.token_hash.in_(hashes[i:i + 900]))).all()
+        return rows
+
+    ended: set[str] = set(by_hash.values())  # an unknown token does not work either
+    expiring: list[str] = []
+    for token_hash, ended_at, created_at, last_seen_at, is_lost in read(engine, fn):
+        if ended_at is not None:
+            continue
+        if now >= created_at + ABSOLUTE_TIMEOUT or now >= last_seen_at + IDLE_DEADLINE or is_lost in (None, True):
+            expiring.append(by_hash[token_hash])
+            continue
+        ended.discard(by_hash[token_hash])
+    if expiring:  # recorded with its reason, re-checked under the write lock (a touch may have raced)
+        def end(session: Session) -> set[str]:
+            return {t for t in expiring if validate_session(session=session, token=t, now=now, touch_it=False) is None}
+
+        still = transact(engine, end, what="end idle sessions")
+        ended.update(still)
+        ended.difference_update(set(expiring) - still)
+    return ended
+
+
 def ended_reason(*, session: Session, token: str | None, now: datetime | None = None) -> str:
     """Why a token no longer works: idle | expired | line_lost | logout | unknown."""
     if not token:

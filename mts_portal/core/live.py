@@ -75,7 +75,15 @@ class LiveHub:
                 ev.set()
                 self.published += 1
 
-    async def wait(self, line_id: int, timeout: float, since: int | None = None) -> bool:
+    def poke(self, line_ids: Iterable[int]) -> None:
+        """Wake the watchers of these lines without recording a change (on the loop's thread): a watcher
+        woken so looks at its tab (session ended?) and its line's version, and sends nothing else."""
+        for line_id in set(line_ids):
+            ev = self._events.pop(line_id, None)
+            if ev is not None:
+                ev.set()
+
+    async def wait(self, line_id: int, timeout: float | None, since: int | None = None) -> bool:
         """Wait until the line changes (True) or the timeout passes (False); True at once when it
         changed after `since` (a `mark()`)."""
         if self._loop is None:
@@ -98,10 +106,10 @@ class LiveHub:
                 if self._events.get(line_id) is ev and not ev.is_set():
                     self._events.pop(line_id, None)
 
-    async def wait_any(self, line_ids: list[int], timeout: float, since: int | None = None) -> bool:
+    async def wait_any(self, line_ids: list[int], timeout: float | None, since: int | None = None) -> bool:
         """Wait until any of the lines changes (True) or the timeout passes (False); see `wait`."""
         if not line_ids:
-            await asyncio.sleep(timeout)
+            await asyncio.sleep(timeout if timeout is not None else 3600.0)
             return False
         if any(self._changed_since(i, since) for i in line_ids):
             return True
@@ -121,39 +129,111 @@ class LiveHub:
 HUB = LiveHub()
 
 
-class OpenTabs:
-    """The private pages open in this process's browser tabs: which line each shows. The demo traffic
-    follows them (the audience's lines get a share of it) and the control room counts them; each
-    process publishes its set to the store's `presence` table (services.py)."""
+class OpenTab:
+    """A browser tab showing a private page in this process: its session, its line, the watcher tasks
+    running for it, and an event set when its session ends (the sweeper finds out, see `sweep`)."""
+
+    __slots__ = ("client", "session_token", "line_id", "ended", "reason", "tasks", "disconnected_since")
+
+    def __init__(self, client: str, session_token: str, line_id: int) -> None:
+        self.client = client
+        self.session_token = session_token
+        self.line_id = line_id
+        self.ended = asyncio.Event()
+        self.reason: str | None = None
+        self.tasks: set[asyncio.Task] = set()
+        self.disconnected_since: float | None = None
+
+
+class TabRegistry:
+    """The private pages open in this process's browser tabs (one entry per Reflex client token).
+
+    One sweeper per process (services.py) checks every tab's session in one read-only query every few
+    seconds and ends the watchers of tabs whose session ended or whose socket went away; no tab runs a
+    timer of its own, so an open page costs nothing while nothing happens. The demo traffic follows the
+    lines shown (presence), and the control room counts the tabs."""
 
     def __init__(self) -> None:
-        self._tabs: dict[str, int] = {}
-        self._lock = threading.Lock()
-        self.version = 0  # bumped on every change (the presence writer skips unchanged sets)
+        self._tabs: dict[str, OpenTab] = {}
+        self.version = 0  # bumped when the set of (tab, line) changes: the presence writer skips the rest
 
-    def open(self, tab: str, line_id: int) -> None:
-        with self._lock:
-            if self._tabs.get(tab) != line_id:
-                self._tabs[tab] = line_id
-                self.version += 1
+    def attach(self, client: str, session_token: str, line_id: int) -> OpenTab:
+        """The tab's entry (made, or moved to another line or session), for the calling watcher."""
+        tab = self._tabs.get(client)
+        if tab is None or tab.session_token != session_token or tab.ended.is_set():
+            old = tab
+            tab = self._tabs[client] = OpenTab(client, session_token, line_id)
+            if old is not None:
+                tab.tasks = old.tasks  # the tab's other watchers stay attached to it
+            self.version += 1
+        elif tab.line_id != line_id:
+            tab.line_id = line_id
+            self.version += 1
+        tab.disconnected_since = None
+        task = asyncio.current_task()
+        if task is not None:
+            tab.tasks.add(task)
+        return tab
 
-    def close(self, tab: str) -> None:
-        with self._lock:
-            if self._tabs.pop(tab, None) is not None:
-                self.version += 1
+    def detach(self, client: str) -> None:
+        """Called by a watcher when it ends; the tab goes when its last watcher has."""
+        tab = self._tabs.get(client)
+        if tab is None:
+            return
+        task = asyncio.current_task()
+        tab.tasks.discard(task)
+        tab.tasks = {t for t in tab.tasks if not t.done()}
+        if not tab.tasks:
+            del self._tabs[client]
+            self.version += 1
+
+    def close(self, client: str) -> int:
+        """Cancel every watcher of a tab that is gone (its socket closed); returns how many."""
+        tab = self._tabs.pop(client, None)
+        if tab is None:
+            return 0
+        self.version += 1
+        n = 0
+        for t in list(tab.tasks):
+            if not t.done():
+                t.cancel()
+                n += 1
+        return n
+
+    def tabs(self) -> list[OpenTab]:
+        return list(self._tabs.values())
 
     def count(self) -> int:
         return len(self._tabs)
 
     def lines(self) -> set[int]:
-        with self._lock:
-            return set(self._tabs.values())
+        return {t.line_id for t in self._tabs.values()}
+
+    def tasks(self) -> int:
+        return sum(len(t.tasks) for t in self._tabs.values())
+
+    def sweep(self, engine: Engine, now: datetime) -> list[OpenTab]:
+        """Check the sessions of every open tab in one read (and write only when one has ended): set the
+        `ended` event of each tab whose session ended, and wake its watchers. Thread-safe to call from a
+        worker thread only for the store part: the events are set by `apply_ended` on the loop."""
+        from mts_portal.core import auth
+
+        tabs = [t for t in self._tabs.values() if not t.ended.is_set()]
+        if not tabs:
+            return []
+        ended = auth.ended_sessions(engine, [t.session_token for t in tabs], now)
+        return [t for t in tabs if t.session_token in ended] if ended else []
+
+    def apply_ended(self, tabs: list[OpenTab], hub: LiveHub) -> None:
+        for t in tabs:
+            t.ended.set()
+        hub.poke({t.line_id for t in tabs})
 
 
-TABS = OpenTabs()
+TABS = TabRegistry()
 
 
-def write_presence(engine: Engine, worker: str, tabs: OpenTabs = TABS) -> None:
+def write_presence(engine: Engine, worker: str, tabs: TabRegistry = TABS) -> None:
     """This process's open cabinets, for the demo traffic and the control room of every process (wall
     clock: the simulated clock may be paused or racing)."""
     import json

@@ -176,23 +176,20 @@ async def wipe_tab(state: rx.State) -> None:
         (await state.get_state(cls)).reset()
 
 
-# live watchers (background events), one per (page, browser tab): a client that calls a watch handler
-# again gets a no-op while its watcher runs; a watcher for another line replaces the old one
+# live watchers (background events), one per (kind, browser tab): the newest start wins — a watcher started
+# again (a page loaded again, a language change re-running on_load, a reload) replaces the one before, so a
+# tab always has exactly one watcher of each kind and none is left over by a race between the two
 _WATCHERS: dict[tuple[str, str], tuple[asyncio.Task, int]] = {}
-SESSION_CHECK_S = 5.0  # how often an open private page re-checks its session (idle logout within ~5 s)
+SESSION_CHECK_S = 5.0  # how often the process's sweeper checks every open tab's session (services.py)
 
 
 def claim_watch(name: str, client_token: str, line_id: int) -> bool:
-    """Call at the start of a background watcher. False: one already runs for this tab and line (return).
-    True: this task is the tab's watcher now (an older one watching another line is cancelled)."""
+    """Call at the start of a background watcher: this task becomes the tab's watcher of this kind (the
+    one before is cancelled). Returns True (kept for callers that test it)."""
     task = asyncio.current_task()
     key = (name, str(client_token))
     current = _WATCHERS.get(key)
-    # a watcher being cancelled (the page it belonged to was left) is as good as gone
-    if current is not None and current[0] is not task and not current[0].done() \
-            and not current[0].cancelling():
-        if current[1] == line_id:
-            return False
+    if current is not None and current[0] is not task and not current[0].done():
         current[0].cancel()
     _WATCHERS[key] = (task, line_id)
     return True
@@ -204,6 +201,10 @@ def release_watch(name: str, client_token: str) -> None:
     current = _WATCHERS.get(key)
     if current is not None and current[0] is asyncio.current_task():
         del _WATCHERS[key]
+
+
+def watcher_count() -> int:
+    return len(_WATCHERS)
 
 
 class SessionState(UiState):
@@ -297,27 +298,22 @@ class SessionState(UiState):
     @rx.event(background=True)
     async def watch_session(self):
         """The session watcher of a private page (started by every private page's on_load; one per
-        browser tab). It re-checks the session on the server every SESSION_CHECK_S without counting as
-        activity, and leaves for the login page by itself when the session has ended (idle, absolute
-        limit, logout elsewhere, password changed, number lost), so no private data stays on screen."""
+        browser tab). It costs nothing while it waits: the process's sweeper checks every open tab's
+        session in one query (services.py) and sets this tab's `ended` when the session has ended (idle,
+        absolute limit, logout elsewhere, password changed, number lost); the page then leaves for the
+        login page by itself, so no private data stays on screen."""
         async with self:
             client, token, line_id = self.router.session.client_token, self._token(), self._selected_line_id
-            if not token or not claim_watch("session", client, 0):
-                return
-        tab = f"{client}:{id(asyncio.current_task())}"  # a replaced watcher's exit must not close its successor
-        TABS.open(tab, line_id)
+        if not token:
+            return
+        claim_watch("session", client, 0)
+        tab = TABS.attach(str(client), token, line_id)
         try:
-            while True:
-                await asyncio.sleep(SESSION_CHECK_S)
-                # an ended session is recorded with its reason (shown on the login page)
-                alive = await write(lambda s: auth.validate_session(session=s, token=token, now=runtime.session_now(),
-                                                                    touch_it=False))
-                if alive is None:
-                    yield SessionState.session_ended
-                    return
+            await tab.ended.wait()
+            yield SessionState.session_ended
         finally:
             release_watch("session", client)
-            TABS.close(tab)
+            TABS.detach(str(client))
 
     @rx.event
     async def session_ended(self):

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from mts_portal.core import auth, cabinet, family, runtime
 from mts_portal.core.errors import DomainError
-from mts_portal.core.live import HUB
+from mts_portal.core.live import HUB, TABS
 from mts_portal.core.models import FamilyGroup, FamilyMember, Line
 from mts_portal.core.money import format_amount
 from mts_portal.i18n import add, tr
@@ -107,6 +107,11 @@ def _share_row(sh, lang: str, quota_text: str | None = None) -> ShareRow:
                     quota, format_amount(sh.remaining, sh.unit, lang), pct)
 
 
+def lines_version(session, line_ids: list[int]) -> tuple:
+    """The change counters of these lines (every writer bumps its line's): one indexed read."""
+    return tuple(session.exec(select(Line.id, Line.version).where(Line.id.in_(line_ids)).order_by(Line.id)).all())
+
+
 class FamilyState(SessionState):
     role: str = "none"
     owner_label: str = ""
@@ -175,21 +180,41 @@ class FamilyState(SessionState):
 
     @rx.event(background=True)
     async def watch(self):
-        """Live: wake when the owner's pool or any member's share changes, reload the view."""
+        """Live: wake when the owner's pool or any member's share changes and reload the view — only when
+        the lines' versions moved (no timer, no query while nothing happens). One per tab; it leaves
+        when the process's sweeper has seen the session end."""
+        from mts_portal.state.base import claim_watch, release_watch
+
         async with self:
-            token = self._token()
-        while True:
-            async with self:
-                lines, since = list(self._watch), self._since
-            changed = await HUB.wait_any(lines, 10.0, since=since)
-            alive = await write(lambda s: auth.validate_session(session=s, token=token, now=runtime.session_now(),
-                                                                touch_it=False))
-            if alive is None:
-                yield FamilyState.leave_page
-                return
-            if changed:
+            client, token = self.router.session.client_token, self._token()
+            lines, since, line_id = list(self._watch), self._since, self._selected_line_id
+        if not token or not lines:
+            return
+        claim_watch("family", client, line_id)
+        tab = TABS.attach(str(client), token, line_id)
+        shown = await query(lambda s: lines_version(s, lines))
+        try:
+            while True:
+                await HUB.wait_any(lines, None, since=since)
+                if tab.ended.is_set():
+                    yield FamilyState.leave_page
+                    return
+                since = HUB.mark()
+                version = await query(lambda s, ln=lines: lines_version(s, ln))
+                if version == shown:
+                    continue
+                shown = version
+                info = await query(lambda s: auth.validate_session(session=s, token=token, now=runtime.session_now(),
+                                                                   touch_it=False))
+                if info is None:
+                    yield FamilyState.leave_page
+                    return
                 async with self:
-                    await self._reload(alive)
+                    await self._reload(info)
+                    lines = list(self._watch) or lines
+        finally:
+            release_watch("family", client)
+            TABS.detach(str(client))
 
     @rx.event
     async def leave_page(self):

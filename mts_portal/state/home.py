@@ -12,7 +12,7 @@ import reflex as rx
 
 from mts_portal.core import auth, runtime
 from mts_portal.core.errors import DomainError
-from mts_portal.core.live import HUB
+from mts_portal.core.live import HUB, TABS
 from mts_portal.state.base import (
     KEEP_FAILURES,
     SessionState,
@@ -23,7 +23,14 @@ from mts_portal.state.base import (
 )
 from mts_portal.state.views import BucketRow, home_view
 
-WAKE_EVERY_S = 10.0
+
+def line_version(session, line_id: int) -> int | None:
+    """The line's change counter (every writer bumps it): one indexed read."""
+    from sqlalchemy import select
+
+    from mts_portal.core.models import Line
+
+    return session.exec(select(Line.version).where(Line.id == line_id)).scalars().first()
 
 
 class HomeState(SessionState):
@@ -75,35 +82,40 @@ class HomeState(SessionState):
 
     @rx.event(background=True)
     async def watch(self):
-        """One watcher per browser tab: calling this again while it runs (for the same line) is a no-op."""
+        """One watcher per browser tab (a new one replaces the one before). It sleeps on the live hub until
+        this line changes — no timer, no query while nothing happens — then reads the line's version and,
+        only if it moved, the small home view, and pushes it: at most one delta per change (an in-process
+        write and the change feed both waking it cost one version read). It leaves when the process's
+        sweeper has seen the session end."""
         async with self:
-            client, line_id, since = self.router.session.client_token, self._line_id, self._since
-            if not line_id or not claim_watch("home", client, line_id):
-                return
+            client, line_id, since, token = self.router.session.client_token, self._line_id, self._since, self._token()
+            shown = self.version
+        if not line_id or not token:
+            return
+        claim_watch("home", client, line_id)
+        tab = TABS.attach(str(client), token, line_id)
         try:
             while True:
-                async with self:
-                    if self._line_id != line_id:  # the tab moved on (another line, a wiped state)
-                        return
-                    token = self._token()
-                changed = await HUB.wait(line_id, WAKE_EVERY_S, since=since)
-                # checks the session without counting as activity; an ended session is recorded with its reason
-                alive = await write(lambda s, t=token: auth.validate_session(session=s, token=t, now=runtime.session_now(),
-                                                                             touch_it=False))
-                if alive is None:
+                await HUB.wait(line_id, None, since=since)
+                if tab.ended.is_set():
                     yield HomeState.leave
                     return
-                if not changed:
-                    continue
                 since = HUB.mark()  # before the read: a change during it wakes the next wait
-                async with self:  # the language now, not the one the page was opened in
+                version = await query(lambda s: line_version(s, line_id))
+                if version == shown:
+                    continue  # woken twice for one change, or poked: nothing new to show
+                async with self:  # the language and the number now, not the ones the page was opened in
+                    if self._line_id != line_id:  # the tab moved on (another line, a wiped state)
+                        return
                     msisdn, lang = self.msisdn, self._lang()
                 view = await query(lambda s, m=msisdn, lg=lang: home_view(s, m, runtime.now(), lg))
                 async with self:
                     if self._line_id == line_id:
                         self._apply(view)
+                        shown = self.version
         finally:
             release_watch("home", client)
+            TABS.detach(str(client))
 
     @rx.event
     async def leave(self):

@@ -141,13 +141,15 @@ def test_a_new_session_in_the_same_tab_never_sees_the_previous_ones_data(world):
     run(go())
 
 
-def test_a_second_watcher_for_the_same_tab_is_a_no_op():
+def test_a_watcher_started_again_replaces_the_one_before():
+    """A page loaded again (a language change re-running on_load, a reload, a double call) starts its
+    watcher again: the newest wins and the tab keeps exactly one (a no-op rule lost the tab's only
+    watcher when the old one was being cancelled by the superseding page load)."""
     async def go():
         started, stop = [], asyncio.Event()
 
         async def watcher(line_id):
-            if not claim_watch("home", "tab-1", line_id):
-                return "no-op"
+            claim_watch("home", "tab-1", line_id)
             started.append(line_id)
             try:
                 await stop.wait()
@@ -155,15 +157,17 @@ def test_a_second_watcher_for_the_same_tab_is_a_no_op():
             finally:
                 release_watch("home", "tab-1")
 
-        first = asyncio.create_task(watcher(5))
-        await asyncio.sleep(0)
-        again = [asyncio.create_task(watcher(5)) for _ in range(50)]
-        assert await asyncio.gather(*again) == ["no-op"] * 50
+        tasks = [asyncio.create_task(watcher(5))]
+        for _ in range(50):
+            await asyncio.sleep(0)
+            tasks.append(asyncio.create_task(watcher(5)))
         other = asyncio.create_task(watcher(6))  # the tab switched to another line: the new one takes over
-        await asyncio.gather(first, return_exceptions=True)
-        assert first.cancelled()
+        await asyncio.sleep(0)
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        assert all(isinstance(r, asyncio.CancelledError) for r in results)
+        assert base._WATCHERS[("home", "tab-1")][0] is other
         stop.set()
-        assert await other == "ran" and started == [5, 6]
+        assert await other == "ran" and started[-1] == 6
         assert ("home", "tab-1") not in base._WATCHERS
 
     run(go())
@@ -212,7 +216,7 @@ def test_every_private_page_starts_the_session_watcher():
     from mts_portal.mts_portal import PRIVATE, PUBLIC, app
 
     source = inspect.getsource(SessionState.watch_session.fn)
-    assert "claim_watch(" in source and "release_watch(" in source and "touch_it=False" in source
+    assert "claim_watch(" in source and "release_watch(" in source and "TABS.attach(" in source
     for route, *_ in PRIVATE:
         names = [getattr(e, "fn", e).__qualname__ for e in app._load_events[route.strip("/") or "index"]]
         assert "SessionState.watch_session" in names, route
@@ -222,8 +226,9 @@ def test_every_private_page_starts_the_session_watcher():
 
 
 def test_the_session_watcher_leaves_once_the_session_ended(world, monkeypatch):
-    """Idle on any private page: the watcher notices on the server and leaves for /login by itself."""
-    monkeypatch.setattr(base, "SESSION_CHECK_S", 0.01)
+    """Idle on any private page: the process's sweeper notices on the server (one query for every open
+    tab) and the page leaves for /login by itself; the watcher itself runs no timer."""
+    from mts_portal.core.live import HUB, TABS
 
     async def go():
         token = token_for(world, A1)
@@ -244,8 +249,12 @@ def test_the_session_watcher_leaves_once_the_session_ended(world, monkeypatch):
         gen = SessionState.watch_session.fn(Proxy())
         first = asyncio.ensure_future(gen.__anext__())
         await asyncio.sleep(0.1)
-        assert not first.done()  # alive: the watcher keeps checking
+        assert not first.done()  # alive: the watcher waits
+        assert TABS.sweep(world, T0) == []  # the session works: nothing ends
         transact(world, lambda s: auth.end_session(session=s, token=token, now=T0))
+        ended = TABS.sweep(world, T0)
+        assert [t.session_token for t in ended] == [token]
+        TABS.apply_ended(ended, HUB)
         yielded.append(await asyncio.wait_for(first, 5))
         assert getattr(yielded[0], "fn", yielded[0]).__qualname__.endswith("session_ended")
 
