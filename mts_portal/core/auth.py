@@ -38,7 +38,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from mts_portal.core import notify
-from mts_portal.core.billing import get_line, notify_line, recompute_status, touch
 from mts_portal.core.errors import (
     Conflict,
     Forbidden,
@@ -49,6 +48,7 @@ from mts_portal.core.errors import (
     Unauthorized,
 )
 from mts_portal.core.events import is_msisdn
+from mts_portal.core.lines import get_line, notify_line, recompute_status, touch
 from mts_portal.core.models import (
     Account,
     AccountLink,
