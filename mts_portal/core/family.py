@@ -161,8 +161,15 @@ def _roll(session: Session, lines: list[Line], now: datetime) -> None:
 
 
 def _publish(session: Session, line_ids, now: datetime) -> None:
-    """Wake the open pages of these lines (live updates) without changing the lines themselves."""
-    for line_id in sorted(set(line_ids)):
+    """Wake the open pages of these lines (live updates): their version moves (an open page reloads only
+    when it does) and the change feed says so; nothing else of the lines changes."""
+    from sqlalchemy import update
+
+    ids = sorted(set(line_ids))
+    if ids:
+        session.execute(update(Line).where(Line.id.in_(ids)).values(version=Line.version + 1)
+                        .execution_options(synchronize_session=False))
+    for line_id in ids:
         session.add(ChangeLog(line_id=line_id, at=now))
 
 
