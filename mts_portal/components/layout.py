@@ -23,6 +23,7 @@ NAV = [
     ("/notifications", "bell", "nav.notifications"),
     ("/sms", "message-square", "nav.sms"),
     ("/numbers", "smartphone", "nav.numbers"),
+    ("/internet-tv", "tv", "nav.home_tv"),
     ("/settings", "settings", "nav.settings"),
     ("/support", "life-buoy", "nav.support"),
 ]
@@ -78,6 +79,8 @@ def line_switcher() -> rx.Component:
         rx.select.content(
             rx.foreach(SessionState.lines,
                        lambda ln: rx.select.item(ln["label"], value=ln["msisdn"], id="line-" + ln["msisdn"])),
+            rx.foreach(SessionState.homes,
+                       lambda h: rx.select.item(h["label"], value=h["value"], id="line-" + h["value"].replace(":", "-"))),
         ),
         value=SessionState.msisdn,
         on_change=SessionState.switch_line,
