@@ -136,6 +136,7 @@ def _usage() -> rx.Component:
             )),
             spacing="1", width="100%", id="home-usage", margin_top="8px",
         ),
+        rx.cond(S.usage.length() == 0, rx.text(T["htv.no_usage"], size="2", color="var(--gray-11)")),
     )
 
 
@@ -144,6 +145,7 @@ def _equipment_history_promo() -> rx.Component:
         card(
             rx.heading(T["htv.equipment"], size="4"),
             rx.foreach(S.equipment, lambda e: rx.text(e["label"], size="2", class_name="home-equipment")),
+            rx.cond(S.equipment.length() == 0, rx.text(T["htv.no_equipment"], size="2", color="var(--gray-11)")),
             id="home-equipment",
         ),
         card(

@@ -252,7 +252,7 @@ class SessionState(UiState):
             return lines, auth.holder_name(s, info.account_id), homes
 
         lines, holder, homes = await query(fn)
-        self.homes = [{"value": "home:" + c, "label": "🏠 " + label} for c, label in homes]
+        self.homes = [{"value": "home:" + c, "label": label} for c, label in homes]  # 12 digits: never a number
         self.is_home = info.is_home
         self.msisdn = info.selected_msisdn
         self._selected_line_id = info.selected_line_id

@@ -65,6 +65,10 @@ add({
     "htv.traffic": ("Трафик и просмотр ТВ за 14 дней", "Traffic and TV viewing, 14 days"),
     "htv.capped": ("Лимит трафика исчерпан: скорость 1 Мбит/с до конца месяца.",
                     "Traffic cap reached: 1 Mbit/s to the end of the month."),
+    "htv.used": ("Трафик за месяц", "Traffic this month"),
+    "htv.no_usage": ("Данных пока нет: они появятся после первого дня работы.",
+                     "No data yet: it appears after the first day of use."),
+    "htv.no_equipment": ("Своё оборудование не указано, в аренде ничего нет.", "No equipment rented or listed."),
     "htv.history": ("История платежей и списаний", "Payments and charges"),
     "htv.promo": ("Акция «20 % возврата»", "“20 % back”"),
     "htv.promo_text": ("Каждый месяц на баланс возвращается 20 % абонентской платы за прошлый месяц.",
@@ -259,7 +263,7 @@ class HomeTvState(SessionState):
             for k, v in data.items():
                 setattr(self, k, v)
             self.msisdn = "home:" + self.contract
-            self.msisdn_label = "🏠 " + self.contract_label
+            self.msisdn_label = self.contract_label
         self.loaded = True
 
     def _collect(self, s, acc: HomeAccount, lang: str) -> dict:
@@ -286,7 +290,7 @@ class HomeTvState(SessionState):
             tariff=tariff.name_en if en else tariff.name_ru,
             tariff_speed=f"{tariff.down_mbps}/{tariff.up_mbps} {'Mbit/s' if en else 'Мбит/с'}",
             monthly=self._fmt(home.monthly_total(s, acc)), capped=home.is_capped(s, acc),
-            used=format_data(acc.period_used_kb, lang) + (f" / {format_data(tariff.cap_kb, lang)}" if tariff.cap_kb
+            used=tr("htv.used", lang) + ": " + format_data(acc.period_used_kb, lang) + (f" / {format_data(tariff.cap_kb, lang)}" if tariff.cap_kb
                                                           else ""),
             contact_label=auth.format_msisdn(acc.contact_msisdn),
             tariffs=[{"code": t.code, "name": t.name_en if en else t.name_ru, "fee": self._fmt(t.fee_kopecks),

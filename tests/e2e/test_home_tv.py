@@ -16,7 +16,7 @@ from tests.e2e.pages.login import LoginPage
 _n = [0]
 
 
-def contract(portal, *, tariff="home_300_tv", opening=50_000, link_msisdn=None) -> tuple[str, str]:
+def contract(portal, *, tariff="home_300_tv", opening=200_000, link_msisdn=None) -> tuple[str, str]:
     _n[0] += 1
     contact = f"7926{portal.new_msisdn()[-7:]}"
     body = {"holder_name": "Ирина Домашняя", "address": "Москва, ул. Тверская, д. 7, кв. 12",
@@ -55,7 +55,16 @@ def test_contract_login_pay_and_connect_a_package(portal, any_context):
     assert fee > 0 and format_rub(fee) in quote
     expect(page.locator("#home-history")).to_contain_text("Кино")
     expect(page.locator("#home-balance")).to_have_text(format_rub(after["balance_kopecks"]))
+    width = page.evaluate("[document.documentElement.clientWidth, document.documentElement.scrollWidth]")
+    assert width[1] <= width[0], f"/internet-tv is {width[1]} px wide on a {width[0]} px screen"
     shot(page, "internet-tv")
+    # English: the page and its server-formatted data in the other language
+    page.locator("#lang-toggle").click()
+    expect(page.locator("#page-title")).to_have_text("Home internet & TV")
+    expect(page.locator("#home-history")).to_contain_text("Cinema")
+    expect(page.locator("body")).not_to_contain_text("undefined")
+    page.locator("#lang-toggle").click()
+    expect(page.locator("#page-title")).to_have_text("Домашний интернет и ТВ")
 
 
 def test_connection_request_problem_report_and_statuses_by_sms(portal, any_context):
