@@ -114,14 +114,14 @@ def test_mobile_subscriber_links_a_contract_and_switches(portal, any_context):
     page.locator("#home-link-send").click()
     page.locator("#home-link-code").fill(inbox_code(page, contact, "мультиаккаунт"))
     page.locator("#home-link-confirm").click()
-    expect(page.locator("#home-balance")).to_contain_text("₽")
+    expect(page.locator("#home-balance")).to_contain_text("₽", timeout=15_000)
     # the header lists both kinds: back to the line, and to the contract again
     page.goto(portal.url + "/")
     page.locator("#line-switcher").click()
     expect(page.locator(f"#line-{msisdn}")).to_be_visible()
     page.locator(f"#line-home-{number}").click()
     page.wait_for_url(re.compile(r"/internet-tv"))
-    expect(page.locator("#home-contract")).to_contain_text(number[:4])
+    expect(page.locator("#home-contract")).to_contain_text(number[:4], timeout=15_000)  # a full page load
     # a mobile session reaches only its linked contract through the API
     other, _ = contract(portal)
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}

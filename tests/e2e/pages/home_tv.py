@@ -35,7 +35,7 @@ class HomeLogin:
         self.page.locator("#home-login-code").fill(code)
         self.page.locator("#home-submit-code").click()
         self.page.wait_for_url(re.compile(r"/internet-tv"))
-        expect(self.page.locator("#home-balance")).to_contain_text("₽")
+        expect(self.page.locator("#home-balance")).to_contain_text("₽", timeout=15_000)  # establish, then a page load
 
 
 class HomeTvPage:
