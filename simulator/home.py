@@ -140,12 +140,16 @@ def _requests(s: Session, ids: list[int], rng: random.Random, now: datetime) -> 
 
 
 _last_tick: dict[str, datetime] = {}
+TICK_EVERY = timedelta(minutes=1)
 
 
 def tick(engine: Engine, now: datetime, *, seed: int = 0) -> int:
-    """Demo mode: every contract's household traffic since the last tick of this process (at most a day)."""
+    """Demo mode: every contract's household traffic since the last tick of this process (at most a day),
+    at most once a simulated minute."""
     key = str(engine.url)
     last = _last_tick.get(key)
+    if last is not None and last < now < last + TICK_EVERY:
+        return 0  # a write for every household at most once a simulated minute
     _last_tick[key] = now
     if last is None or now <= last:
         return 0

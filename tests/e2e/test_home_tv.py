@@ -41,6 +41,12 @@ def test_contract_login_pay_and_connect_a_package(portal, any_context):
     page = any_context.new_page()
     HomeLogin(page, portal.url).login_with_code(number, contact)
     expect(page.locator("#home-contract")).to_contain_text(number[:4])
+    # a contract login has no line: the navigation offers the home section only, and "/" leads back to it
+    expect(page.locator("#nav-money")).to_have_count(0)
+    expect(page.locator("#tab-money")).to_have_count(0)
+    page.goto(portal.url + "/")
+    page.wait_for_url(re.compile(r"/internet-tv"), timeout=15_000)
+    expect(page.locator("#home-balance")).to_contain_text("₽", timeout=15_000)
     before = portal.api.get(f"/api/v1/home-accounts/{number}").json()["balance_kopecks"]
     home = HomeTvPage(page, portal.url)
     home.pay("abc")
@@ -85,6 +91,7 @@ def test_connection_request_problem_report_and_statuses_by_sms(portal, any_conte
     page.locator("#home-problem-text").fill("Нет изображения на спортивных каналах")
     page.locator("#home-problem-send").click()
     expect(page.locator("#home-message")).to_contain_text("PR-")
+    expect(page.locator("#home-requests .home-request")).to_have_count(2)  # the list reloads after the message
     numbers = re.findall(r"(?:CN|PR)-\d{4}-\d{6}", page.locator("#home-requests").inner_text())
     assert len(numbers) == 2
     # the console (operator API) moves one on; the demo scheduler moves the other after 2 minutes

@@ -43,3 +43,4 @@ def test_seeded_contracts_have_a_past_and_demo_links(sqlite_store):
     # a tick adds the time since the last one
     assert sim_home.tick(sqlite_store, T0) == 0
     assert sim_home.tick(sqlite_store, T0 + timedelta(hours=6)) > 0
+    assert sim_home.tick(sqlite_store, T0 + timedelta(hours=6, seconds=30)) == 0  # at most once a minute
