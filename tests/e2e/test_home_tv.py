@@ -10,8 +10,10 @@ import re
 from playwright.sync_api import expect
 
 from mts_portal.core.money import format_rub
+from tests.e2e.pages.console import ConsolePage
 from tests.e2e.pages.home_tv import HomeLogin, HomeTvPage, inbox_code
 from tests.e2e.pages.login import LoginPage
+from tests.e2e.server import OPERATOR_TOKEN
 
 _n = [0]
 
@@ -94,9 +96,12 @@ def test_connection_request_problem_report_and_statuses_by_sms(portal, any_conte
     expect(page.locator("#home-requests .home-request")).to_have_count(2)  # the list reloads after the message
     numbers = re.findall(r"(?:CN|PR)-\d{4}-\d{6}", page.locator("#home-requests").inner_text())
     assert len(numbers) == 2
-    # the console (operator API) moves one on; the demo scheduler moves the other after 2 minutes
-    r = portal.api.post(f"/api/v1/home-requests/{numbers[0]}/status", json={"status": "in_work"})
-    assert r.status_code == 200, r.text
+    # the control room moves one on (the demo scheduler would after 2 minutes); never back (API: 409)
+    room = page.context.new_page()
+    ConsolePage(room, portal.url).login_with_token(OPERATOR_TOKEN)
+    room.locator(f"#console-home-{numbers[0]}").click()
+    expect(room.locator(f"#console-home-{numbers[0]}")).to_contain_text("Выполнено")
+    room.close()
     assert portal.api.post(f"/api/v1/home-requests/{numbers[0]}/status",
                            json={"status": "in_work"}).status_code == 409
     page.locator("#home-status-sms").click()
