@@ -10,6 +10,7 @@ from mts_portal.pages.console import console_page
 from mts_portal.pages.detail import detail_page
 from mts_portal.pages.family import family_page
 from mts_portal.pages.home import home_page
+from mts_portal.pages.home_tv import home_tv_page
 from mts_portal.pages.login import login_page
 from mts_portal.pages.messages import mailbox_page, notifications_page, sms_page, support_page
 from mts_portal.pages.money import money_page
@@ -25,6 +26,7 @@ from mts_portal.state.console import ConsoleState
 from mts_portal.state.detail import DetailState
 from mts_portal.state.family import FamilyState
 from mts_portal.state.home import HomeState
+from mts_portal.state.home_tv import HomeTvState
 from mts_portal.state.login import LoginState, PhoneState
 from mts_portal.state.messages import MailboxState, NotificationsState, SmsState, SupportState
 from mts_portal.state.money import MoneyState
@@ -82,6 +84,7 @@ PRIVATE = [
     ("/sms", sms_page, "title.sms", SmsState.load, None),
     ("/support", support_page, "title.support", SupportState.load, None),
     ("/numbers", numbers_page, "title.numbers", NumbersState.load, NumbersState.relang),
+    ("/internet-tv", home_tv_page, "title.home_tv", HomeTvState.load, None),
     ("/settings", settings_page, "title.settings", SettingsState.load, SettingsState.relang),
 ]
 for route, page, title_key, on_load, _ in PUBLIC:

@@ -189,6 +189,9 @@ def create_app() -> FastAPI:
 
 
 def _routes(api: FastAPI) -> None:
+    from mts_portal.api import home as home_api
+
+    home_api.register(api, require_operator, operator_or_session, Caller)
     @api.get("/api/v1/health")
     def health():
         eng = runtime.engine()

@@ -23,6 +23,7 @@ NAV = [
     ("/notifications", "bell", "nav.notifications"),
     ("/sms", "message-square", "nav.sms"),
     ("/numbers", "smartphone", "nav.numbers"),
+    ("/internet-tv", "tv", "nav.home_tv"),
     ("/settings", "settings", "nav.settings"),
     ("/support", "life-buoy", "nav.support"),
 ]
@@ -78,6 +79,8 @@ def line_switcher() -> rx.Component:
         rx.select.content(
             rx.foreach(SessionState.lines,
                        lambda ln: rx.select.item(ln["label"], value=ln["msisdn"], id="line-" + ln["msisdn"])),
+            rx.foreach(SessionState.homes,
+                       lambda h: rx.select.item(h["label"], value=h["value"], id="line-" + h["value"].replace(":", "-"))),
         ),
         value=SessionState.msisdn,
         on_change=SessionState.switch_line,
@@ -120,9 +123,14 @@ def nav_item(route: str, icon: str, key: str, active: str) -> rx.Component:
     )
 
 
+def _mobile_only(route: str, item: rx.Component) -> rx.Component:
+    """A home login (contract number) has no line: of the navigation it sees only «Интернет и ТВ»."""
+    return item if route == "/internet-tv" else rx.cond(SessionState.is_home, rx.fragment(), item)
+
+
 def sidebar(active: str) -> rx.Component:
     return rx.vstack(
-        *[nav_item(r, i, k, active) for r, i, k in NAV],
+        *[_mobile_only(r, nav_item(r, i, k, active)) for r, i, k in NAV],
         spacing="1", width="232px", min_width="232px", padding_y="16px",
         display=["none", "none", "flex"], position="sticky", top="64px", align_self="flex-start",
     )
@@ -133,11 +141,11 @@ def bottom_bar(active: str) -> rx.Component:
     more = [n for n in NAV if n[0] not in MOBILE_MAIN]
     return rx.hstack(
         *[
-            rx.link(
+            _mobile_only(r, rx.link(
                 rx.vstack(rx.icon(i, size=20), rx.text(UiState.t[k], size="1"), align="center", spacing="1"),
                 href=r, underline="none", color=RED if active == r else "var(--gray-11)", flex="1",
                 id="tab" + r.replace("/", "-") if r != "/" else "tab-home",
-            )
+            ))
             for r, i, k in items
         ],
         rx.menu.root(
@@ -146,8 +154,9 @@ def bottom_bar(active: str) -> rx.Component:
                           spacing="1", color="var(--gray-11)", id="tab-more", cursor="pointer"),
             ),
             rx.menu.content(
-                *[rx.menu.item(rx.hstack(rx.icon(i, size=16), rx.text(UiState.t[k])),
-                               on_click=rx.redirect(r), id="more" + r.replace("/", "-")) for r, i, k in more],
+                *[_mobile_only(r, rx.menu.item(rx.hstack(rx.icon(i, size=16), rx.text(UiState.t[k])),
+                                               on_click=rx.redirect(r), id="more" + r.replace("/", "-")))
+                  for r, i, k in more],
             ),
         ),
         position="fixed", bottom="0", left="0", right="0", height="64px", background="white",
