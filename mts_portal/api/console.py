@@ -65,9 +65,9 @@ def logout(request: Request):
 
 
 def _require_operator(request: Request) -> None:
-    from mts_portal.api.app import require_operator
+    from mts_portal.api.app import check_operator
 
-    require_operator(request.headers.get("authorization"))
+    check_operator(request.headers.get("authorization"))
 
 
 @router.get("/api/v1/demo/sms/{msisdn}", dependencies=[Depends(_require_operator)])

@@ -122,10 +122,14 @@ class EventResult:
     charged_kopecks: int = 0
     drawn: list[dict] = field(default_factory=list)
     reason: str | None = None
+    original_status: str | None = None  # a duplicate: the first delivery's status (rated | blocked)
 
     def to_json(self) -> dict:
-        return {"event_id": self.event_id, "status": self.status, "charged_kopecks": self.charged_kopecks,
-                "drawn": self.drawn, "reason": self.reason}
+        out = {"event_id": self.event_id, "status": self.status, "charged_kopecks": self.charged_kopecks,
+               "drawn": self.drawn, "reason": self.reason}
+        if self.original_status is not None:
+            out["original_status"] = self.original_status
+        return out
 
 
 @dataclass(slots=True)
@@ -220,8 +224,11 @@ def _ingest_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, ca
             late = sorted(fam.owner_ids - set(locked))  # a group formed meanwhile (rare): lock its owner too
             if late:
                 fx.select_in("SELECT id FROM lines WHERE id IN ({in}) ORDER BY id FOR UPDATE", late)
-        seen = {r[0] for r in fx.select_in("SELECT event_id FROM usage_records WHERE event_id IN ({in})",
-                                           [ev.event_id for ev in events])}
+        # what each event seen before got the first time: a replay answers it again (an idempotent API
+        # returns the first response), so a client recovering from a crash can reconcile from the answers
+        seen = {r[0]: r[1:] for r in fx.select_in(
+            "SELECT event_id, status, charged_kopecks, drawn FROM usage_records WHERE event_id IN ({in})",
+            [ev.event_id for ev in events])}
         all_ids = sorted(set(line_ids) | fam.owner_ids)
 
         # -- period rollovers due for these lines (rare: once a month per line). An event may start up to
@@ -276,13 +283,19 @@ def _ingest_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, ca
         pool_draws: dict[tuple[int, int], int] = {}
         dt = fx.dt
         ingested = dt(now)
-        recorded: set[str] = set()  # event_ids recorded by this batch (a later copy is a duplicate)
+        recorded: dict[str, EventResult] = {}  # event_ids recorded by this batch (a later copy is a duplicate)
         for ev in events:
             if ev.event_id in seen:
-                out.append(EventResult(ev.event_id, "duplicate", reason="event_id already rated"))
+                status, charged, drawn = seen[ev.event_id]
+                out.append(EventResult(ev.event_id, "duplicate", charged, orjson.loads(drawn or "[]"),
+                                       reason=f"event_id already {status}: the first outcome, nothing charged again",
+                                       original_status=status))
                 continue
-            if ev.event_id in recorded:
-                out.append(EventResult(ev.event_id, "duplicate", reason="event_id repeated in this batch"))
+            first = recorded.get(ev.event_id)
+            if first is not None:
+                out.append(EventResult(ev.event_id, "duplicate", first.charged_kopecks, first.drawn,
+                                       reason=f"event_id repeated in this batch: the first outcome ({first.status}), "
+                                              "nothing charged again", original_status=first.status))
                 continue
             line = by_msisdn.get(ev.msisdn)
             if line is None:
@@ -292,7 +305,6 @@ def _ingest_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, ca
             if decision.status == "rejected":
                 out.append(EventResult(ev.event_id, "rejected", reason=decision.reason))
                 continue
-            recorded.add(ev.event_id)
             apply(decision, line)
             charged = 0
             at = dt(ev.started_at)
@@ -335,6 +347,7 @@ def _ingest_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, ca
                 decision.status, decision.units, charged, decision.paid_by, orjson.dumps(drawn).decode() if drawn else "[]",
                 orjson.dumps(decision.explanation).decode(), ingested))
             out.append(EventResult(ev.event_id, decision.status, charged, drawn, decision.reason))
+            recorded[ev.event_id] = out[-1]
 
         # -- persist
         fx.insert("usage_records", USAGE_COLUMNS, usage_rows)

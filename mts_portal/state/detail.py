@@ -79,9 +79,7 @@ class DetailState(SessionState):
         if self.preset == "7":
             return now - timedelta(days=7), now + timedelta(minutes=1)
         if self.preset == "custom":
-            start = moscow_midnight(date.fromisoformat(self.date_from))
-            end = moscow_midnight(date.fromisoformat(self.date_to) + timedelta(days=1))
-            return start, end
+            return detail.day_window(self.date_from, self.date_to)  # the input domain: dates of 2000–2099
         p = period_of(now)
         return p.start, p.end
 
@@ -92,7 +90,7 @@ class DetailState(SessionState):
         lang, now = self._lang(), runtime.now()
         try:
             start, end = self._range(now)
-        except ValueError:
+        except (ValueError, DomainError):
             self.error = tr("detail.bad_dates", lang)
             return
         cursor = self.next_cursor if append else None
@@ -208,7 +206,7 @@ class DetailState(SessionState):
         lang, now = self._lang(), runtime.now()
         try:
             start, end = self._range(now)
-        except ValueError:
+        except (ValueError, DomainError):
             return None, rx.toast.error(tr("detail.bad_dates", lang))
         kind = self._kind()
         try:
