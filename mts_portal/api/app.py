@@ -7,7 +7,6 @@ import contextlib
 import hmac
 import logging
 import secrets
-from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -17,15 +16,15 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
-from mts_portal.core import auth, billing, charging, detail, jobs, reports, runtime
 from mts_portal.api import edge, schemas
+from mts_portal.core import auth, billing, charging, detail, jobs, reports, runtime
 from mts_portal.core.clock import MAX_CLOCK_STEP, SimulatedClock
 from mts_portal.core.db import HEALTH, read, transact
 from mts_portal.core.errors import Conflict, DomainError, Forbidden, NotFound, Unauthorized
-from mts_portal.core.models import Account
 from mts_portal.core.intake import GroupCommitter
 from mts_portal.core.live import HUB
 from mts_portal.core.migrate import current_revision
+from mts_portal.core.models import Account
 from mts_portal.core.settings import get_settings
 
 log = logging.getLogger("mts_portal.api")
@@ -123,26 +122,7 @@ def _same_origin(request: Request) -> bool:
 
 Msisdn = Annotated[str, Path(pattern=schemas.MSISDN_PATTERN, description="11 digits starting with 7",
                              examples=["79161112233"])]
-OPERATOR = [{"operatorToken": []}]
-OPERATOR_OR_SESSION = [{"operatorToken": []}, {"sessionCookie": []}]
-
-
-def _errors(*statuses: int, unavailable: bool = False) -> dict:
-    """The documented error answers of a route (always with the error schema)."""
-    text = {400: "malformed body (not JSON, not UTF-8, NaN/Infinity)", 401: "no valid token / session",
-            403: "refused here", 404: "no such line / object, or not the caller's", 409: "conflicts with the state",
-            413: "body too large", 415: "body is not application/json", 422: "a field outside its domain",
-            429: "rate limited", 500: "unexpected error (with a correlation id)",
-            503: "the store cannot take writes now; retry after Retry-After seconds"}
-    out: dict = {}
-    for code in (*statuses, 500, *((503,) if unavailable else ())):
-        entry: dict = {"model": schemas.ErrorOut, "description": text[code]}
-        if code == 503:
-            entry["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
-        out[code] = entry
-    return out
-
-
+OPERATOR, OPERATOR_OR_SESSION, _errors = schemas.OPERATOR, schemas.OPERATOR_OR_SESSION, schemas.error_responses
 WRITE = (400, 401, 413, 415, 422)
 READ = (401, 404, 422)
 
@@ -151,7 +131,9 @@ def _summary_link() -> dict:
     return {"GetSummary": {"operationId": "line_summary", "parameters": {"msisdn": "$response.body#/msisdn"}},
             "TopUp": {"operationId": "top_up", "parameters": {"msisdn": "$response.body#/msisdn"}},
             "Records": {"operationId": "line_records", "parameters": {"msisdn": "$response.body#/msisdn"}},
-            "ConnectOption": {"operationId": "connect_option", "parameters": {"msisdn": "$response.body#/msisdn"}}}
+            "ConnectOption": {"operationId": "connect_option", "parameters": {"msisdn": "$response.body#/msisdn"}},
+            "DemoSms": {"operationId": "demo_sms", "parameters": {"msisdn": "$response.body#/msisdn"}},
+            "SmsReply": {"operationId": "inbound_sms", "requestBody": {"from": "$response.body#/msisdn", "text": "Да"}}}
 
 
 # ---------------------------------------------------------------- app
@@ -190,7 +172,7 @@ def create_app() -> FastAPI:
 
     api.include_router(console_router)
     edge.add_catch_all(api)
-    api.add_middleware(edge.EdgeMiddleware, is_operator=is_operator)
+    api.add_middleware(edge.EdgeMiddleware, is_operator=is_operator, routes=lambda: api.router.routes)
     api.openapi = lambda: _openapi(api)
     return api
 

@@ -139,13 +139,25 @@ def internal_error_response(exc: BaseException) -> JSONResponse:
                           correlation_id=correlation, headers={"X-Correlation-Id": correlation})
 
 
+def flat_routes(routes) -> list:
+    """The routes themselves (FastAPI keeps an included router's routes behind one entry)."""
+    out = []
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            out.extend(flat_routes(inner.routes))
+        else:
+            out.append(route)
+    return out
+
+
 def add_catch_all(api: FastAPI) -> None:
     """Unknown /api/v1 addresses and wrong methods answer the error contract (in the portal the API app
     mounts Reflex's app at "", which would answer them with a page)."""
 
     async def _catch_all(request: Request):
         allowed: set[str] = set()
-        for route in api.router.routes:
+        for route in flat_routes(api.router.routes):
             if route is catch_all_route or isinstance(route, Mount):
                 continue
             match, _ = route.matches(request.scope)
@@ -179,9 +191,21 @@ class _TooLarge(Exception):
 
 
 class EdgeMiddleware:
-    def __init__(self, app, *, is_operator: Callable[[str | None], bool]):
+    def __init__(self, app, *, is_operator: Callable[[str | None], bool], routes: Callable[[], list]):
         self.app = app
         self.is_operator = is_operator
+        self.routes = routes
+
+    def _route_exists(self, scope) -> bool:
+        """Does an API route take this method on this path? (Otherwise the router answers 404/405 and the
+        body is never read.)"""
+        for route in flat_routes(self.routes()):
+            if isinstance(route, Mount) or getattr(route, "path", "").endswith("{rest:path}"):
+                continue
+            match, _ = route.matches(scope)
+            if match is Match.FULL:
+                return True
+        return False
 
     async def __call__(self, scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -209,6 +233,9 @@ class EdgeMiddleware:
         api = path.startswith(API_PREFIX) or path == API_PREFIX.rstrip("/")
         if method in BODY_METHODS or _header(scope, b"content-length") not in (None, "0") \
                 or _header(scope, b"transfer-encoding") is not None:
+            if api and not self._route_exists(scope):
+                await self.app(scope, _bounded(receive, 0), send_with_headers)  # 404 / 405, body unread
+                return
             if api and method in BODY_METHODS and path not in PUBLIC_API_WRITES \
                     and not self.is_operator(_header(scope, b"authorization")):
                 # before a byte of the body is read

@@ -7,7 +7,15 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+)
 
 from mts_portal.core import billing, charging, domain, events
 from mts_portal.core.catalog import default_catalog
@@ -43,6 +51,17 @@ Instant = Annotated[
 ]
 
 
+def _json_int(value: Any) -> int:
+    """A JSON integer as JSON Schema defines it: 5 or 5.0 (not "5", not true, not 5.5)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be an integer")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("must be an integer")
+        value = int(value)
+    return value
+
+
 def _single_line(value: str) -> str:
     if domain.has_control(value):
         raise ValueError("control characters are not allowed")
@@ -63,19 +82,45 @@ class ErrorOut(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+OPERATOR = [{"operatorToken": []}]
+OPERATOR_OR_SESSION = [{"operatorToken": []}, {"sessionCookie": []}]
+
+
+def error_responses(*statuses: int, unavailable: bool = False) -> dict:
+    """The documented error answers of a route (always with the error schema)."""
+    text = {400: "malformed body (not JSON, not UTF-8, NaN/Infinity)", 401: "no valid token / session",
+            403: "refused here", 404: "no such line / object, or not the caller's", 409: "conflicts with the state",
+            413: "body too large", 415: "body is not application/json", 422: "a field outside its domain",
+            429: "rate limited", 500: "unexpected error (with a correlation id)",
+            503: "the store cannot take writes now; retry after Retry-After seconds"}
+    out: dict = {}
+    for code in (*statuses, 500, *((503,) if unavailable else ())):
+        entry: dict = {"model": ErrorOut, "description": text[code]}
+        if code == 503:
+            entry["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
+        out[code] = entry
+    return out
+
+
+
 class LineIn(_In):
     msisdn: str = Field(pattern=MSISDN_PATTERN, description="11 digits starting with 7", examples=["79161112233"])
     tariff: TariffCode = Field(description="tariff code (my_mts_member is given by joining a family)")
     holder_name: Annotated[str, Field(min_length=1, max_length=200, pattern=NAME_PATTERN),
                            AfterValidator(_single_line)] | None = Field(default=None, examples=["Анна Смирнова"])
-    account_id: StrictInt | None = Field(default=None, ge=1, le=domain.INT32_MAX,
-                                         description="add the line to this existing account")
+    account_id: int | None = Field(default=None, ge=1, le=domain.INT32_MAX,
+                                   description="add the line to this existing account")
+
+    _account_id_is_a_json_integer = field_validator("account_id", mode="before")(lambda v: None if v is None
+                                                                                   else _json_int(v))
 
 
 class TopUpIn(_In):
-    amount_kopecks: StrictInt = Field(ge=billing.MIN_TOPUP_KOPECKS, le=billing.MAX_TOPUP_KOPECKS,
-                                      examples=[50000])
+    amount_kopecks: int = Field(ge=billing.MIN_TOPUP_KOPECKS, le=billing.MAX_TOPUP_KOPECKS, examples=[50000])
     idempotency_key: str = Field(min_length=1, max_length=128, pattern=KEY_PATTERN, examples=["pay-2026-0001"])
+
+
+    _amount_is_a_json_integer = field_validator("amount_kopecks", mode="before")(lambda v: _json_int(v))
 
 
 class OptionIn(_In):

@@ -14,9 +14,9 @@ from datetime import datetime
 from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session
 
+from mts_portal.core import domain
 from mts_portal.core.billing import get_line
 from mts_portal.core.clock import as_utc
-from mts_portal.core import domain
 from mts_portal.core.errors import Invalid, NotFound
 from mts_portal.core.models import UsageRecord
 

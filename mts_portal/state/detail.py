@@ -4,13 +4,13 @@ exports (CSV, HTML, PDF), ordering to e-mail and the reports kept 3 days."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import reflex as rx
 from sqlalchemy import select
 
 from mts_portal.core import cabinet, detail, reports, runtime
-from mts_portal.core.clock import fmt_date, fmt_datetime, moscow_date, moscow_midnight, period_of
+from mts_portal.core.clock import fmt_date, fmt_datetime, moscow_date, period_of
 from mts_portal.core.errors import DomainError
 from mts_portal.core.explain import describe
 from mts_portal.core.models import Bucket
