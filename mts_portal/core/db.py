@@ -248,9 +248,12 @@ class StoreHealth:
         with self._lock:
             mono = time.monotonic()
             if mono - self._probed_at >= self.probe_every_s:
+                was_ok = self._probe[0] and self._failed_at <= self._ok_at
                 self._probe = self._run_probe(engine)
                 self._probed_at = time.monotonic()
                 if self._probe[0]:
+                    if not was_ok:  # back: connections opened meanwhile may be read-only or dead
+                        drop_pooled_connections(engine)
                     self._ok_at = self._probed_at
             ok, reason = self._probe
             if ok and self._failed_at > self._ok_at and mono - self._failed_at < self.failure_memory_s:
