@@ -34,6 +34,7 @@ from mts_portal.core.clock import (
     prorate_down,
     prorate_up,
 )
+from mts_portal.core import domain
 from mts_portal.core.errors import Conflict, InsufficientFunds, Invalid
 from mts_portal.core.events import is_msisdn
 from mts_portal.core.lines import (  # noqa: F401  (re-exported: billing.get_line … are used everywhere)
@@ -380,6 +381,8 @@ def provision_line(
                       "Тариф участника «МЫ МТС» подключается только приглашением в группу")
     if holder_name is not None and not (1 <= len(holder_name.strip()) <= 200):
         raise Invalid("holder_name: 1–200 characters", "Имя владельца: от 1 до 200 символов")
+    if holder_name is not None and domain.has_control(holder_name):
+        raise Invalid("holder_name: control characters are not allowed", "Имя владельца: недопустимые символы")
     if session.exec(select(Line.id).where(Line.msisdn == msisdn)).first() is not None:
         raise Conflict(f"msisdn {msisdn} already exists", f"Номер {msisdn} уже подключён")
     if account_id is not None:

@@ -31,6 +31,7 @@ from mts_portal.core.catalog import (
     default_catalog,
 )
 from mts_portal.core.clock import period_of, prorate_up
+from mts_portal.core import domain
 from mts_portal.core.errors import Conflict, Invalid, NotFound, parse_id
 from mts_portal.core.models import Account, LedgerEntry, Line, Notification
 from mts_portal.core.money import format_rub
@@ -354,6 +355,8 @@ def check_sms_text(text: str) -> str:
     text = str(text or "").strip()
     if not text:
         raise Invalid("text: empty message", "Введите текст сообщения", field="text")
+    if domain.has_control(text, multiline=True):  # the input domain (core/domain.py): no control characters
+        raise Invalid("text: control characters are not allowed", "Текст содержит недопустимые символы", field="text")
     if len(text) > sms_limit(text):
         raise Invalid(f"text: at most {sms_limit(text)} characters in one SMS",
                       f"Не больше {sms_limit(text)} символов в одном SMS", field="text")

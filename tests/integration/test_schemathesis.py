@@ -52,9 +52,10 @@ def _run(db_url: str, tmp_path: Path, label: str) -> dict:
     port = _free_port()
     env = {**os.environ, "MTS_DB_URL": db_url, "MTS_SIM_CLOCK": "1", "MTS_DEMO": "1",
            "MTS_OPERATOR_TOKEN": TOKEN, "MTS_DATA_DIR": str(tmp_path / "data")}
+    log = open(tmp_path / "node.log", "wb")  # a file, not a pipe: a full pipe would stall the node
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "mts_portal.api:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        [sys.executable, "-m", "uvicorn", "mts_portal.api:app", "--host", "127.0.0.1", "--port", str(port),
+         "--no-access-log"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -64,7 +65,7 @@ def _run(db_url: str, tmp_path: Path, label: str) -> dict:
                     break
             except httpx.HTTPError:
                 pass
-            assert server.poll() is None, server.stdout.read().decode(errors="replace")[-3000:]
+            assert server.poll() is None, (tmp_path / "node.log").read_text(errors="replace")[-3000:]
             assert time.monotonic() < deadline, "the API node did not start"
             time.sleep(0.3)
         t0 = time.monotonic()
@@ -80,6 +81,7 @@ def _run(db_url: str, tmp_path: Path, label: str) -> dict:
             server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             server.kill()
+        log.close()
     out = proc.stdout + proc.stderr
     tested = re.search(r"Tested:\s*(\d+)", out)
     cases = re.search(r"(\d+) generated, (\d+) (?:passed|found)", out)

@@ -54,7 +54,11 @@ class Node:
         cmd = [sys.executable, "-m", "uvicorn", "mts_portal.api:app", "--host", "127.0.0.1", "--port", str(self.port)]
         if user is not None:
             cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.log = data / "node.log"  # a file, not a pipe: a full pipe would stall the node
+        data.mkdir(parents=True, exist_ok=True)
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen([*cmd, "--no-access-log"], cwd=ROOT, env=env, stdout=out,
+                                         stderr=subprocess.STDOUT)
         self.client = httpx.Client(base_url=self.base, timeout=30)
         deadline = time.monotonic() + 60
         while True:
@@ -64,18 +68,18 @@ class Node:
             except httpx.HTTPError:
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(self.proc.stdout.read().decode(errors="replace")[-4000:])
+                raise AssertionError(self.log.read_text(errors="replace")[-4000:])
             time.sleep(0.3)
 
     def stop(self) -> str:
         self.client.close()
         self.proc.terminate()
         try:
-            out, _ = self.proc.communicate(timeout=15)
+            self.proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            out, _ = self.proc.communicate()
-        return out.decode(errors="replace")
+            self.proc.wait()
+        return self.log.read_text(errors="replace")
 
 
 def _topup(node: Node, key: str, amount: int = 100) -> httpx.Response:
