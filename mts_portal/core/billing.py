@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from mts_portal.core import ledger, notify
+from mts_portal.core import domain, ledger, notify
 from mts_portal.core.catalog import (
     FAMILY_MEMBER_FEE,
     FULL_TRUST_CREDIT,
@@ -34,7 +34,6 @@ from mts_portal.core.clock import (
     prorate_down,
     prorate_up,
 )
-from mts_portal.core import domain
 from mts_portal.core.errors import Conflict, InsufficientFunds, Invalid
 from mts_portal.core.events import is_msisdn
 from mts_portal.core.lines import (  # noqa: F401  (re-exported: billing.get_line … are used everywhere)

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from mts_portal.core import auth, billing, family, notify
+from mts_portal.core import auth, billing, domain, family, notify
 from mts_portal.core.auth import SessionInfo, require_line
 from mts_portal.core.catalog import (
     ABROAD_DATA_PER_MB,
@@ -31,7 +31,6 @@ from mts_portal.core.catalog import (
     default_catalog,
 )
 from mts_portal.core.clock import period_of, prorate_up
-from mts_portal.core import domain
 from mts_portal.core.errors import Conflict, Invalid, NotFound, parse_id
 from mts_portal.core.models import Account, LedgerEntry, Line, Notification
 from mts_portal.core.money import format_rub

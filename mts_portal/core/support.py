@@ -9,9 +9,8 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from mts_portal.core import auth
+from mts_portal.core import auth, domain
 from mts_portal.core.auth import SessionInfo
-from mts_portal.core import domain
 from mts_portal.core.errors import Invalid
 from mts_portal.core.models import SupportRequest
 
