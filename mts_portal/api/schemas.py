@@ -297,12 +297,16 @@ EVENTS_IN_SCHEMA = {
 class EventResultOut(BaseModel):
     event_id: str | None
     status: Literal["rated", "duplicate", "rejected", "blocked"]
-    charged_kopecks: int = Field(description="money the event caused (daily fees it triggered included); for a "
-                                 "`duplicate`, what the first delivery charged (nothing is charged again)")
+    charged_kopecks: int = Field(description="money this delivery charged (daily fees it triggered included); "
+                                 "0 for a duplicate, rejected or blocked event")
     drawn: list[DrawnOut]
     reason: str | None
     original_status: Literal["rated", "blocked"] | None = Field(
-        default=None, description="for a `duplicate`: the first delivery's status")
+        default=None, description="a `duplicate`: the first delivery's status")
+    original_charged_kopecks: int | None = Field(default=None, description="a `duplicate`: what the first delivery "
+                                                 "charged (the replay charges nothing)")
+    original_drawn: list[DrawnOut] | None = Field(default=None, description="a `duplicate`: what the first "
+                                                  "delivery drew from bundles")
 
 
 class EventsOut(BaseModel):

@@ -122,13 +122,15 @@ class EventResult:
     charged_kopecks: int = 0
     drawn: list[dict] = field(default_factory=list)
     reason: str | None = None
-    original_status: str | None = None  # a duplicate: the first delivery's status (rated | blocked)
+    # a duplicate: what the first delivery got (status rated | blocked, charged_kopecks, drawn), so a client
+    # recovering from a crash reconciles from the answers; `charged_kopecks` stays what this delivery charged (0)
+    original: tuple[str, int, list] | None = None
 
     def to_json(self) -> dict:
         out = {"event_id": self.event_id, "status": self.status, "charged_kopecks": self.charged_kopecks,
                "drawn": self.drawn, "reason": self.reason}
-        if self.original_status is not None:
-            out["original_status"] = self.original_status
+        if self.original is not None:
+            out["original_status"], out["original_charged_kopecks"], out["original_drawn"] = self.original
         return out
 
 
@@ -287,15 +289,14 @@ def _ingest_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, ca
         for ev in events:
             if ev.event_id in seen:
                 status, charged, drawn = seen[ev.event_id]
-                out.append(EventResult(ev.event_id, "duplicate", charged, orjson.loads(drawn or "[]"),
-                                       reason=f"event_id already {status}: the first outcome, nothing charged again",
-                                       original_status=status))
+                out.append(EventResult(ev.event_id, "duplicate", reason=f"event_id already {status}; nothing charged "
+                                       "again", original=(status, charged, orjson.loads(drawn or "[]"))))
                 continue
             first = recorded.get(ev.event_id)
             if first is not None:
-                out.append(EventResult(ev.event_id, "duplicate", first.charged_kopecks, first.drawn,
-                                       reason=f"event_id repeated in this batch: the first outcome ({first.status}), "
-                                              "nothing charged again", original_status=first.status))
+                out.append(EventResult(ev.event_id, "duplicate", reason=f"event_id repeated in this batch ("
+                                       f"{first.status}); nothing charged again",
+                                       original=(first.status, first.charged_kopecks, first.drawn)))
                 continue
             line = by_msisdn.get(ev.msisdn)
             if line is None:

@@ -174,9 +174,10 @@ def test_events_rate_reject_and_dedupe(api):
     assert [x["status"] for x in r] == ["rated", "rejected", "duplicate"]
     assert r[0]["charged_kopecks"] == 500 and "duration_s" in r[1]["reason"]
     again = api.post("/api/v1/events", json={"events": [good]}, headers=OP).json()["results"]
-    # a replay answers the first outcome (nothing is charged again: the balance below)
-    assert again[0]["status"] == "duplicate" and again[0]["charged_kopecks"] == 500
-    assert again[0]["original_status"] == "rated" and r[2]["charged_kopecks"] == 500
+    # a replay charges nothing and says what the first delivery got
+    assert again[0]["status"] == "duplicate" and again[0]["charged_kopecks"] == 0
+    assert again[0]["original_status"] == "rated" and again[0]["original_charged_kopecks"] == 500
+    assert r[2]["original_charged_kopecks"] == 500
     assert api.get("/api/v1/lines/79161112233/summary", headers=OP).json()["balance_kopecks"] == 9500
     recs = api.get("/api/v1/lines/79161112233/records", headers=OP).json()
     assert recs["totals"]["count"] == 1 and recs["records"][0]["charged_kopecks"] == 500
