@@ -32,7 +32,7 @@ from mts_portal.state.numbers import NumbersState
 from mts_portal.state.service_pages import GoodokState, MemoryState, ParentalState
 from mts_portal.state.services import BonusState, InternetState, RoamingState, ServicesState
 from mts_portal.state.settings import SettingsState
-from mts_portal.state.store import on_backend_error
+from mts_portal.state.store import StoreState, on_backend_error
 from mts_portal.state.tariffs import TariffsState
 
 app = rx.App(
@@ -90,7 +90,8 @@ PRIVATE = [
 for route, page, title_key, on_load, _ in PUBLIC:
     app.add_page(page, route=route, title=title(title_key), on_load=on_load)
 for route, page, title_key, on_load, _ in PRIVATE:
-    app.add_page(page, route=route, title=title(title_key), on_load=[on_load, SessionState.watch_session])
+    app.add_page(page, route=route, title=title(title_key),
+                 on_load=[on_load, SessionState.watch_session, StoreState.check_store])
 for route, *_, relang in PUBLIC + PRIVATE:
     if relang is not None:
         RELANG_EVENTS[route] = (relang,)

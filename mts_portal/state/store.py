@@ -38,6 +38,14 @@ class StoreState(rx.State):
     _watching: bool = False
 
     @rx.event
+    async def check_store(self):
+        """On every private page's load: the banner when the store does not take writes now (the cached
+        probe of /health: at most one no-op write every 2 s per process, and real writes' failures)."""
+        writable, _ = await asyncio.to_thread(lambda: HEALTH.status(runtime.engine()))
+        if not writable:
+            return StoreState.show_store_trouble
+
+    @rx.event
     def show_store_trouble(self):
         self.store_down = True
         if not self._watching:
