@@ -352,3 +352,20 @@ def test_portal_pages_get_the_security_headers_through_the_api_app():
         assert r.status_code == 404 and r.json()["error"] == "not_found"
         r = client.post("/money", content=b"x")
         assert r.status_code == 405 and r.json()["error"] == "method_not_allowed"
+
+
+def test_a_node_that_cannot_open_its_store_says_which_path_and_why(tmp_path, monkeypatch):
+    missing = tmp_path / "no-such-dir" / "store.db"
+    monkeypatch.setenv("MTS_DB_URL", f"sqlite:///{missing}")
+    reset_settings_cache()
+    runtime.reset()
+    from mts_portal.api import create_app
+
+    try:
+        with pytest.raises(RuntimeError) as exc, TestClient(create_app()):
+            pass
+        assert str(missing) in str(exc.value) and "unable to open database file" in str(exc.value)
+    finally:
+        dispose_engines()
+        reset_settings_cache()
+        runtime.reset()
