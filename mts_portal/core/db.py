@@ -223,12 +223,19 @@ class StoreHealth:
         self._failed_at = -1e18
         self._failure: str | None = None
         self._ok_at = -1e18
+        self._ok_since_failure = 0
+
+    RECOVERED_AFTER = 5
 
     def note_failure(self, reason: str) -> None:
-        self._failed_at, self._failure = time.monotonic(), reason
+        self._failed_at, self._failure, self._ok_since_failure = time.monotonic(), reason, 0
 
     def note_success(self) -> None:
-        self._ok_at = time.monotonic()
+        # a store that refuses some writes (a full disk whose WAL still has room for small ones) is in trouble:
+        # a failure counts for `failure_memory_s` unless RECOVERED_AFTER writes in a row succeed meanwhile
+        self._ok_since_failure += 1
+        if self._ok_since_failure >= self.RECOVERED_AFTER:
+            self._ok_at = time.monotonic()
 
     def reset(self) -> None:
         self.__init__(self.probe_every_s, self.failure_memory_s)
@@ -254,7 +261,7 @@ class StoreHealth:
                 if self._probe[0]:
                     if not was_ok:  # back: connections opened meanwhile may be read-only or dead
                         drop_pooled_connections(engine)
-                    self._ok_at = self._probed_at
+                    self.note_success()  # one success: a real write's recent failure still counts
             ok, reason = self._probe
             if ok and self._failed_at > self._ok_at and mono - self._failed_at < self.failure_memory_s:
                 return False, self._failure
