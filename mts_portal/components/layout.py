@@ -161,11 +161,14 @@ def store_banner() -> rx.Component:
     """Shown while the store cannot take writes (state/store.py); it hides by itself when it can."""
     return rx.cond(
         StoreState.store_down,
-        rx.callout.root(
-            rx.callout.icon(rx.icon("triangle-alert")),
-            rx.vstack(rx.text(UiState.t["store.banner_title"], weight="bold"),
-                      rx.text(UiState.t["store.banner_text"], size="2"), spacing="1"),
-            color_scheme="amber", role="alert", width="100%", max_width="1280px", margin="8px auto 0",
+        rx.box(
+            rx.callout.root(
+                rx.callout.icon(rx.icon("triangle-alert")),
+                rx.vstack(rx.text(UiState.t["store.banner_title"], weight="bold"),
+                          rx.text(UiState.t["store.banner_text"], size="2"), spacing="1"),
+                color_scheme="amber", role="alert", width="100%",
+            ),
+            width="100%", max_width="1280px", margin="0 auto", padding_x=["10px", "16px", "24px"], padding_top="12px",
             id="store-banner",
         ),
     )
