@@ -435,11 +435,12 @@ def _routes(api: FastAPI) -> None:
         (credit or line status), `rejected` (with the reason: a field outside its domain, too late, an unknown
         number) or `duplicate` (seen before: the first delivery's outcome again, nothing charged twice).
         400 for a malformed envelope, 413 over 1000 events or 2 MiB."""
-        body = await request.body()  # bounded and checked (UTF-8 JSON) by the edge middleware
-        try:
-            envelope = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return edge.error_response(400, "body is not valid JSON", "Тело запроса — не JSON", code="malformed")
+        envelope = getattr(request.state, "json_body", None)  # read, bounded and parsed by the edge middleware
+        if envelope is None:
+            try:
+                envelope = orjson.loads(await request.body())
+            except orjson.JSONDecodeError:
+                return edge.error_response(400, "body is not valid JSON", "Тело запроса — не JSON", code="malformed")
         if not isinstance(envelope, dict) or not isinstance(envelope.get("events"), list):
             return edge.error_response(400, 'body must be {"events": [...]}', "Тело запроса: {\"events\": [...]}",
                                        code="malformed")

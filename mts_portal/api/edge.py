@@ -271,7 +271,8 @@ class EdgeMiddleware:
                                                     "Тело запроса должно быть JSON", code="unsupported_media_type"))
                         return
                     try:  # strict: UTF-8, no NaN/Infinity, no lone surrogates, nothing after the value
-                        orjson.loads(body)
+                        # (kept for the route, so /events parses its 2 MiB once)
+                        scope.setdefault("state", {})["json_body"] = orjson.loads(body)
                     except orjson.JSONDecodeError as exc:
                         await answer(error_response(400, f"body is not valid JSON ({str(exc).split(':')[0]})",
                                                     "Тело запроса — не корректный JSON в UTF-8", code="malformed"))
