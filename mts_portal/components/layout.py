@@ -7,6 +7,7 @@ from __future__ import annotations
 import reflex as rx
 
 from mts_portal.state.base import SessionState, UiState
+from mts_portal.state.store import StoreState
 
 RED = "#E30611"
 
@@ -165,6 +166,23 @@ def bottom_bar(active: str) -> rx.Component:
     )
 
 
+def store_banner() -> rx.Component:
+    """Shown while the store cannot take writes (state/store.py); it hides by itself when it can."""
+    return rx.cond(
+        StoreState.store_down,
+        rx.box(
+            rx.callout.root(
+                rx.callout.icon(rx.icon("triangle-alert")),
+                rx.vstack(rx.text(UiState.t["store.banner_title"], weight="bold"),
+                          rx.text(UiState.t["store.banner_text"], size="2"), spacing="1"),
+                color_scheme="amber", role="alert", width="100%",
+            ),
+            width="100%", max_width="1280px", margin="0 auto", padding_x=["10px", "16px", "24px"], padding_top="12px",
+            id="store-banner",
+        ),
+    )
+
+
 def page_frame(active: str, *content: rx.Component, title_key: str | None = None) -> rx.Component:
     """A private page: header, navigation, and the page body (shown once the session is checked)."""
     body = rx.vstack(
@@ -174,6 +192,7 @@ def page_frame(active: str, *content: rx.Component, title_key: str | None = None
     )
     return rx.box(
         header(),
+        store_banner(),
         rx.hstack(
             sidebar(active),
             rx.box(

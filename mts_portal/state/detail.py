@@ -4,13 +4,13 @@ exports (CSV, HTML, PDF), ordering to e-mail and the reports kept 3 days."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import reflex as rx
 from sqlalchemy import select
 
 from mts_portal.core import cabinet, detail, reports, runtime
-from mts_portal.core.clock import fmt_date, fmt_datetime, moscow_date, moscow_midnight, period_of
+from mts_portal.core.clock import fmt_date, fmt_datetime, moscow_date, period_of
 from mts_portal.core.errors import DomainError
 from mts_portal.core.explain import describe
 from mts_portal.core.models import Bucket
@@ -79,9 +79,7 @@ class DetailState(SessionState):
         if self.preset == "7":
             return now - timedelta(days=7), now + timedelta(minutes=1)
         if self.preset == "custom":
-            start = moscow_midnight(date.fromisoformat(self.date_from))
-            end = moscow_midnight(date.fromisoformat(self.date_to) + timedelta(days=1))
-            return start, end
+            return detail.day_window(self.date_from, self.date_to)  # the input domain: dates of 2000–2099
         p = period_of(now)
         return p.start, p.end
 
@@ -92,7 +90,7 @@ class DetailState(SessionState):
         lang, now = self._lang(), runtime.now()
         try:
             start, end = self._range(now)
-        except ValueError:
+        except (ValueError, DomainError):
             self.error = tr("detail.bad_dates", lang)
             return
         cursor = self.next_cursor if append else None
@@ -208,7 +206,7 @@ class DetailState(SessionState):
         lang, now = self._lang(), runtime.now()
         try:
             start, end = self._range(now)
-        except ValueError:
+        except (ValueError, DomainError):
             return None, rx.toast.error(tr("detail.bad_dates", lang))
         kind = self._kind()
         try:
