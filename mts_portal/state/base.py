@@ -236,7 +236,7 @@ class SessionState(UiState):
         """Leave for the login page through the route that clears the cookie (a full page load),
         with this tab's state wiped and its Reflex token forgotten."""
         await wipe_tab(self)
-        reason = reason if reason in ("logout", "idle", "expired", "lost", "password") else "expired"
+        reason = reason if reason in ("logout", "idle", "expired", "lost", "password", "none") else "expired"
         return rx.call_script(f"{FORGET_TAB} window.location.replace('/api/v1/session/logout?reason={reason}')")
 
     async def _load_header(self, info: auth.SessionInfo) -> None:
@@ -266,6 +266,9 @@ class SessionState(UiState):
     async def _gone(self):
         """The redirect for a session that no longer works, with the reason shown on the login page."""
         token = self._token()
+        if not token:
+            # never logged in (no session cookie at all): nothing has ended, so the login page says nothing
+            return await self._to_login("none")
         reason = await query(lambda s: auth.ended_reason(session=s, token=token, now=runtime.session_now()))
         return await self._to_login({"idle": "idle", "line_lost": "lost", "password": "password"}
                                     .get(reason, "expired"))
