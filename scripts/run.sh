@@ -48,7 +48,7 @@ trap stop EXIT
 
 if [[ "$lines" == "0" ]]; then
   say "first start: seeding ${MTS_SEED_LINES:-3000} subscribers while the portal is built (about a minute)"
-  python -m simulator seed --quiet --lines "${MTS_SEED_LINES:-3000}" --seed "${MTS_SEED:-42}" >data/seed.log 2>&1 &
+  python -m simulator --quiet seed --lines "${MTS_SEED_LINES:-3000}" --seed "${MTS_SEED:-42}" >data/seed.log 2>&1 &
   seed_pid=$!
   # the marker is the seed's own (it writes its pid there too); writing it now closes the gap before
   # its imports finish, so the portal can never start on a half-made population
