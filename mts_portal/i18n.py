@@ -73,6 +73,7 @@ _T: dict[str, tuple[str, str]] = {
     "login.resend_in": ("Отправить код ещё раз можно через", "You can send the code again in"),
     "login.resent": ("Новый код отправлен. Прежний больше не действует.",
                      "A new code was sent. The previous one no longer works."),
+    "login.password_empty": ("Введите пароль", "Enter the password"),
     "login.code_format": ("Код — это 6 цифр из SMS. Попытка не засчитана.",
                           "The code is the 6 digits from the SMS. This try was not counted."),
     "login.password": ("Пароль", "Password"),

@@ -11,7 +11,7 @@ from datetime import datetime
 import snowballstemmer
 from sqlmodel import Session
 
-from mts_portal.core import auth
+from mts_portal.core import phones
 from mts_portal.core.auth import SessionInfo
 from mts_portal.core.errors import Invalid
 from mts_portal.core.models import SupportRequest
@@ -210,7 +210,7 @@ def chat_answer(message: str, lang: str = "ru") -> ChatReply:
 
 def request_callback(session: Session, info: SessionInfo, phone: str, topic: str, preferred: str | None,
                      now: datetime) -> SupportRequest:
-    number = auth.normalize_msisdn(phone)
+    number = phones.normalize_russian(phone)  # a landline may be called back too
     topic = (topic or "").strip()
     if not 3 <= len(topic) <= 500:
         raise Invalid("topic: 3–500 characters", "Опишите вопрос (от 3 до 500 символов)")

@@ -129,7 +129,7 @@ def owner_view() -> rx.Component:
             rx.text(T["family.invite_hint"], size="2", color="var(--gray-11)", id="invite-hint"),
             rx.form(rx.flex(
                 rx.input(name="msisdn", placeholder="+7 9XX XXX-XX-XX", type="tel", id="invite-msisdn", flex="1",
-                         min_width="200px", required=True, value=FamilyState.invite_msisdn,
+                         min_width="200px", value=FamilyState.invite_msisdn,
                          on_change=FamilyState.set_invite_msisdn),
                 rx.button(T["family.invite"], type="submit", id="invite-send"),
                 gap="8px", wrap="wrap", width="100%"), on_submit=FamilyState.ask_invite, width="100%"),
