@@ -37,10 +37,11 @@ reflex_pid=""
 stop() {
   trap - INT TERM EXIT
   [[ -n "$seed_pid" ]] && kill "$seed_pid" 2>/dev/null || true
+  # SIGTERM (a background job of a script ignores SIGINT); Reflex stops its server with it
   if [[ -n "$reflex_pid" ]] && kill -0 "$reflex_pid" 2>/dev/null; then
-    kill -INT "$reflex_pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$reflex_pid" 2>/dev/null || break; sleep 0.2; done
     kill -TERM "$reflex_pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$reflex_pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$reflex_pid" 2>/dev/null || true
   fi
 }
 trap 'echo; say "stopping"; stop; exit 130' INT TERM

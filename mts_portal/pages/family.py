@@ -17,7 +17,7 @@ def share_line(sh) -> rx.Component:
         rx.hstack(rx.text(sh.label, size="2", weight="medium"), rx.spacer(),
                   rx.text(T["family.used"] + " " + sh.used, size="2", class_name="share-used"),
                   width="100%"),
-        rx.progress(value=sh.pct, max=100, size="1", margin_y="4px"),
+        rx.progress(value=sh.pct, max=100, size="1", margin_y="4px", aria_label=sh.label),
         rx.hstack(rx.text(sh.quota, size="1", color="var(--gray-11)"), rx.spacer(),
                   rx.text(T["family.left"] + " " + sh.remaining, size="1", color="var(--gray-11)"), width="100%"),
         width="100%", class_name="share share-" + sh.kind,

@@ -67,7 +67,7 @@ def notify_card() -> rx.Component:
                   rx.text(UiState.t["settings.notify_hint"], size="2", color="var(--gray-11)"), spacing="1"),
         rx.spacer(),
         rx.switch(checked=SettingsState.sms_notify, on_change=SettingsState.toggle_notify, size="3",
-                  id="sms-notify-switch"),
+                  id="sms-notify-switch", aria_label=UiState.t["settings.notify"]),
         align="center", gap="12px", width="100%",
     ))
 

@@ -476,7 +476,7 @@ def test_sms_replies_with_several_invitations(fam):
     text = sms_to(store, M1)[-1]
     assert "несколько приглашений" in text and f"«Да {OWNER}»" in text and f"«Да {b}»" in text
     assert member_row(store, later.id).status == "pending"
-    assert transact(store, lambda s: family.sms_reply(s, "+7 (930) 000-00-50", "да 8 930 000-00-00",
+    assert transact(store, lambda s: family.sms_reply(s, "+7 (958) 000-00-50", "да 8 958 000-00-00",
                                                       LATER)) == "no_invitations"  # B itself has none
     assert transact(store, lambda s: family.sms_reply(s, "8" + M1[1:], f"Да, +7 {b[1:4]} {b[4:]}", LATER)) == "accepted"
     assert member_row(store, earlier.id).status == "active" and member_row(store, later.id).status == "declined"
