@@ -52,7 +52,9 @@ async def scheduler_loop(interval: float) -> None:
         await asyncio.sleep(interval)
 
 
-DISCONNECT_GRACE_S = 30.0  # a tab whose socket is gone this long has been closed (a reload reconnects in seconds)
+def _grace_s() -> float:
+    """A tab whose socket is gone this long has been closed (settings.tab_grace_s, 30 s)."""
+    return get_settings().tab_grace_s
 
 
 def _reflex_app():
@@ -73,7 +75,7 @@ def _connected_tokens() -> set[str] | None:
 
 
 class _StatePurger:
-    """Per-tab states of closed tabs are dropped from the in-memory state manager DISCONNECT_GRACE_S after
+    """Per-tab states of closed tabs are dropped from the in-memory state manager settings.tab_grace_s after
     their socket went away (Reflex would keep them an hour): memory and CPU come back when tabs close."""
 
     def __init__(self) -> None:
@@ -99,7 +101,7 @@ class _StatePurger:
             since = self.gone_since.setdefault(key, now)
             token = BaseStateToken(ident=key, cls=State)
             lock = locks.get(token.lock_key)
-            if now - since >= DISCONNECT_GRACE_S and not (lock is not None and lock.locked()):
+            if now - since >= _grace_s() and not (lock is not None and lock.locked()):
                 purge(token)
                 self.gone_since.pop(key, None)
                 n += 1
@@ -137,7 +139,7 @@ async def tab_sweeper(interval: float | None = None) -> None:
                     tab.disconnected_since = None
                 elif tab.disconnected_since is None:
                     tab.disconnected_since = now
-                elif now - tab.disconnected_since >= DISCONNECT_GRACE_S:
+                elif now - tab.disconnected_since >= _grace_s():
                     TABS.close(tab.client)
             PURGER.run(connected, now)
         except Exception:

@@ -170,6 +170,7 @@ def live_status():
     """What this process holds for open pages (operators, load tests): tabs, their watchers, lines waited
     on, asyncio tasks, per-tab states kept in memory and dropped after their tab closed."""
     import asyncio
+    import collections
 
     from mts_portal.core.live import HUB, TABS
 
@@ -188,7 +189,11 @@ def live_status():
     except Exception:  # an API node without pages
         pass
     try:
-        out["asyncio_tasks"] = len(asyncio.all_tasks(HUB._loop)) if HUB._loop is not None else None
+        tasks = asyncio.all_tasks(HUB._loop) if HUB._loop is not None else None
     except RuntimeError:
-        out["asyncio_tasks"] = None
+        tasks = None
+    out["asyncio_tasks"] = len(tasks) if tasks is not None else None
+    if tasks:  # what they run (a leak shows as one name growing): the coroutine's name, most common first
+        kinds = collections.Counter(getattr(t.get_coro(), "__qualname__", "?") for t in tasks)
+        out["asyncio_task_kinds"] = dict(kinds.most_common(12))
     return out

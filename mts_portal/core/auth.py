@@ -657,9 +657,10 @@ def _is_run(text: str) -> bool:
 
 def set_password(*, session: Session, info: SessionInfo, new_password: str, now: datetime,
                  current_password: str | None = None, code_attempt_id: str | None = None,
-                 code: str | None = None, first_time: bool = False) -> None:
+                 code: str | None = None, first_time: bool = False, session_now: datetime | None = None) -> None:
     """Set or change the login line's password. Changing needs the current password or a fresh code;
-    setting the first one right after a code login needs neither (the session was just proven by a code)."""
+    setting the first one right after a code login needs neither (the session was just proven by a code).
+    `session_now`: the clock sessions are judged by (runtime.session_now(); `now` when not given)."""
     line = session.get(Line, info.login_line_id)
     check_password_policy(new_password, line.msisdn)
     cred = session.get(Credential, line.id)
@@ -686,7 +687,7 @@ def set_password(*, session: Session, info: SessionInfo, new_password: str, now:
         else:
             raise Invalid("give the current password or a code from SMS",
                           "Укажите текущий пароль или код из SMS")
-    elif now - info.created_at > timedelta(minutes=15):
+    elif (session_now or now) - info.created_at > timedelta(minutes=15):
         raise Invalid("give a code from SMS to set a password", "Подтвердите установку пароля кодом из SMS")
     if cred is None:
         cred = Credential(line_id=line.id, password_hash=_hasher.hash(new_password), updated_at=now)

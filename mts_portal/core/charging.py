@@ -198,182 +198,241 @@ def _locked_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, ca
 
 def _ingest_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, catalog: Catalog,
                messages: dict[str, dict]) -> BatchOutcome:
+    """The steps of the module docstring, in one transaction."""
     with write_session(engine) as session:
-        conn = session.connection()
-        fx = FastSQL(conn)
-        pg = not fx.sqlite
+        fx = FastSQL(session.connection())
         events = [ev for _, ev in valid]
-
-        # -- lock the lines of this batch and the family owners whose pools they draw from, all in one
-        #    statement in id order (PostgreSQL; SQLite holds the write lock already), then the idempotency check
-        msisdns = sorted({ev.msisdn for ev in events})
-        select_lines = "SELECT id, msisdn, period_end, version FROM lines WHERE msisdn IN ({in})"
-        line_rows = {m: (lid, fx.parse_dt(pe), ver) for lid, m, pe, ver in fx.select_in(select_lines, msisdns)}
-        line_ids = sorted(lid for lid, _, _ in line_rows.values())
-        fam = _load_family(fx, line_ids)
-        if pg:
-            locked = sorted(set(line_ids) | fam.owner_ids)
-            fx.select_in("SELECT id FROM lines WHERE id IN ({in}) ORDER BY id FOR UPDATE", locked)
-            # what we read before the lock may have changed while we waited: read it again
-            line_rows = {m: (lid, fx.parse_dt(pe), ver) for lid, m, pe, ver in fx.select_in(select_lines, msisdns)}
-            fam = _load_family(fx, line_ids)
-            late = sorted(fam.owner_ids - set(locked))  # a group formed meanwhile (rare): lock its owner too
-            if late:
-                fx.select_in("SELECT id FROM lines WHERE id IN ({in}) ORDER BY id FOR UPDATE", late)
-        seen = {r[0] for r in fx.select_in("SELECT event_id FROM usage_records WHERE event_id IN ({in})",
-                                           [ev.event_id for ev in events])}
-        all_ids = sorted(set(line_ids) | fam.owner_ids)
-
-        # -- period rollovers due for these lines (rare: once a month per line). An event may start up to
-        #    5 minutes ahead of the clock, in a period the scheduler has not opened yet: open it for that line
-        #    (and for the family owner whose pool it draws) so the event finds the new period's bundles.
-        horizon = {lid: now for lid in all_ids}
-        for ev in events:
-            row = line_rows.get(ev.msisdn)
-            if row is not None and now < ev.started_at <= now + FUTURE_LIMIT and ev.started_at > horizon[row[0]]:
-                horizon[row[0]] = ev.started_at
-                gid = fam.group_of.get(row[0])
-                if gid is not None:
-                    owner = fam.owner_of_group[gid]
-                    horizon[owner] = max(horizon[owner], ev.started_at)
-        period_end_of = {lid: pe for lid, pe, _ in line_rows.values()}
-        due = sorted(lid for lid in all_ids if lid not in period_end_of or period_end_of[lid] <= horizon[lid])
-        rolled = False
-        if due:
-            for line in session.exec(select(Line).where(Line.id.in_(due)).order_by(Line.id)).scalars().all():
-                if line.period_end <= horizon[line.id]:
-                    rolled |= rollover_line(session=session, line=line, now=horizon[line.id], catalog=catalog) > 0
-            session.flush()
-            session.expunge_all()
-
-        # -- snapshots: from the cache when the store's version says nothing changed since
+        line_rows, fam = _lock_lines(fx, events)
+        seen = _seen(fx, events)
+        all_ids, rolled = _roll_due(session, fx, events, line_rows, fam, now, catalog)
         cache = _cache_for(engine)
-        versions = {lid: ver for lid, _, ver in line_rows.values()}
-        msisdn_of = {lid: m for m, (lid, _, _) in line_rows.items()}
-        if rolled or fam.owner_ids:
-            versions.update(dict(fx.select_in("SELECT id, version FROM lines WHERE id IN ({in})", all_ids)))
-        snaps: dict[int, LineSnapshot] = {}
-        need = []
-        for lid in all_ids:
-            hit = cache.get(lid) if lid not in fam.group_of else None
-            if hit is not None and hit.version == versions.get(lid) and hit.msisdn == msisdn_of.get(lid, hit.msisdn):
-                snaps[lid] = hit
-            else:
-                need.append(lid)
-        snaps.update(_load_snapshots(fx, need, fam, now, catalog))
-        for snap in snaps.values():
-            snap.credit_limit_kopecks = snap.credit_at(now)
-        by_msisdn = {s.msisdn: s for s in snaps.values()}
-
-        # -- rate
-        out: list[EventResult] = []
-        usage_rows: list[tuple] = []
-        ledger_rows: list[tuple] = []
-        bonus_rows: list[tuple] = []
-        note_rows: list[tuple] = []
-        sms_rows: list[tuple] = []
-        fee_rows: list[tuple] = []
-        pool_draws: dict[tuple[int, int], int] = {}
-        dt = fx.dt
-        ingested = dt(now)
-        recorded: set[str] = set()  # event_ids recorded by this batch (a later copy is a duplicate)
-        for ev in events:
-            if ev.event_id in seen:
-                out.append(EventResult(ev.event_id, "duplicate", reason="event_id already rated"))
-                continue
-            if ev.event_id in recorded:
-                out.append(EventResult(ev.event_id, "duplicate", reason="event_id repeated in this batch"))
-                continue
-            line = by_msisdn.get(ev.msisdn)
-            if line is None:
-                out.append(EventResult(ev.event_id, "rejected", reason="msisdn: unknown number"))
-                continue
-            decision = rate(ev, line, catalog, now)
-            if decision.status == "rejected":
-                out.append(EventResult(ev.event_id, "rejected", reason=decision.reason))
-                continue
-            recorded.add(ev.event_id)
-            apply(decision, line)
-            charged = 0
-            at = dt(ev.started_at)
-            if decision.status == "rated":
-                sms_notify = "sms_notify" in line.options
-                for c in decision.charges:
-                    if c.fee_code:
-                        ref = f"{c.fee_code}:{c.fee_day.isoformat()}"
-                        fee_rows.append((line.id, c.fee_code, fx.day(c.fee_day), c.amount_kopecks, ev.event_id))
-                    else:
-                        ref = ev.event_id
-                    p = ledger.post(line, -c.amount_kopecks, kind=c.kind, category=c.category, cause_type="event",
-                                    cause_ref=ref, description=c.description, at=ev.started_at,
-                                    sms_notify=sms_notify, description_en=c.description_en)
-                    lg = p.ledger
-                    ledger_rows.append((lg["line_id"], lg["amount_kopecks"], lg["kind"], lg["category"], "event",
-                                        ref, lg["description"], lg["description_en"], lg["balance_after"], at))
-                    if p.bonus:
-                        b = p.bonus
-                        bonus_rows.append((b["line_id"], b["points"], b["reason"], b["description"],
-                                           b["description_en"], b["cause_ref"], at))
-                    for n in p.notifications:
-                        note_rows.append((n["line_id"], n["kind"], n["text_ru"], n["text_en"], ingested))
-                    for m in p.sms:
-                        sms_rows.append((m["to_msisdn"], m["sender"], m["text"], ingested))
-                    charged += c.amount_kopecks
-                carried = messages.get(ev.event_id)
-                if carried is not None:
-                    sms_rows.append((carried["to_msisdn"], carried["sender"], carried["text"], ingested))
-                if decision.draws:
-                    for n in _bundle_notes(decision, line, snaps, ev.started_at):
-                        note_rows.append((n["line_id"], n["kind"], n["text_ru"], n["text_en"], ingested))
-                for dr in decision.draws:
-                    if dr.bucket.line_id != line.id:  # a member drawing from the owner's pool
-                        key = (dr.bucket.id, line.id)
-                        pool_draws[key] = pool_draws.get(key, 0) + dr.amount
-            drawn = decision.drawn_json()
-            usage_rows.append((
-                ev.event_id, line.id, ev.kind, ev.direction, ev.peer, at, ev.duration_s, ev.bytes, ev.zone,
-                decision.status, decision.units, charged, decision.paid_by, orjson.dumps(drawn).decode() if drawn else "[]",
-                orjson.dumps(decision.explanation).decode(), ingested))
-            out.append(EventResult(ev.event_id, decision.status, charged, drawn, decision.reason))
-
-        # -- persist
-        fx.insert("usage_records", USAGE_COLUMNS, usage_rows)
-        fx.insert("ledger_entries", LEDGER_COLUMNS, ledger_rows)
-        fx.insert("daily_fee_charges", ("line_id", "code", "day", "amount_kopecks", "cause_ref"), fee_rows)
-        fx.insert("bonus_entries", ("line_id", "points", "reason", "description", "description_en", "cause_ref",
-                                    "created_at"), bonus_rows)
-        fx.insert("notifications", ("line_id", "kind", "text_ru", "text_en", "created_at"), note_rows)
-        fx.insert("sms_messages", ("to_msisdn", "sender", "text", "created_at"), sms_rows)
-        if pool_draws:
-            fx.executemany("INSERT INTO pool_draws (bucket_id, line_id, used) VALUES ({ph}, {ph}, {ph}) "
-                           "ON CONFLICT (bucket_id, line_id) DO UPDATE SET used = pool_draws.used + excluded.used",
-                           [(b, ln, used) for (b, ln), used in sorted(pool_draws.items())])
-        dirty = {b.id: b for s in snaps.values() for kind in s.buckets.values() for b in kind if b.dirty}
-        if dirty:
-            fx.update_many("buckets", (("used", "bigint"),), [(b.used, b.id) for b in dirty.values()])
-        changed = {s.id for s in snaps.values() if s.dirty} | {b.line_id for b in dirty.values()}
-        if changed:
-            rows = [snaps[i] for i in sorted(changed) if i in snaps]
-            fx.update_many(
-                "lines", (("balance_kopecks", "bigint"), ("charged_total_kopecks", "bigint"), ("bonus_points", "integer"),
-                          ("nbg_free_minutes_used", "integer"), ("nbg_prev_free_minutes_used", "integer"),
-                          ("low_balance_notified", "boolean")),
-                [(s.balance_kopecks, s.charged_total_kopecks, s.bonus_points, s.nbg_free_minutes_used,
-                  s.nbg_prev_free_minutes_used, s.low_balance_notified, s.id) for s in rows], increment="version")
-            fx.insert("change_log", ("line_id", "at"), [(i, ingested) for i in sorted(changed)])
-        pending_cache = []
-        for lid, snap in snaps.items():
-            if lid in changed:
-                snap.version += 1
-            snap.dirty = False
-            for kind in snap.buckets.values():
-                for b in kind:
-                    b.dirty = False
-            if lid not in fam.group_of:
-                pending_cache.append(snap)
+        snaps = _snapshots(fx, cache, line_rows, fam, all_ids, rolled, now, catalog)
+        out, rows = _rate_all(fx, events, seen, snaps, now, catalog, messages)
+        changed = _persist(fx, rows, snaps)
+        fresh = _settle(snaps, changed, fam)
         session.commit()
-        cache.put_all(pending_cache)
+        cache.put_all(fresh)
         return BatchOutcome(out, changed)
+
+
+_SELECT_LINES = "SELECT id, msisdn, period_end, version FROM lines WHERE msisdn IN ({in})"
+_LOCK_LINES = "SELECT id FROM lines WHERE id IN ({in}) ORDER BY id FOR UPDATE"
+
+
+def _lock_lines(fx: FastSQL, events: list[Event]) -> tuple[dict[str, tuple], _Family]:
+    """Step 2: the lines of this batch ({msisdn: (id, period_end, version)}) and their families, locked with
+    the family owners whose pools they draw from — one statement in id order on PostgreSQL (SQLite holds
+    the write lock since BEGIN IMMEDIATE); what was read before the lock is read again under it."""
+    msisdns = sorted({ev.msisdn for ev in events})
+
+    def lines() -> dict[str, tuple]:
+        return {m: (lid, fx.parse_dt(pe), ver) for lid, m, pe, ver in fx.select_in(_SELECT_LINES, msisdns)}
+
+    line_rows = lines()
+    line_ids = sorted(lid for lid, _, _ in line_rows.values())
+    fam = _load_family(fx, line_ids)
+    if not fx.sqlite:
+        locked = sorted(set(line_ids) | fam.owner_ids)
+        fx.select_in(_LOCK_LINES, locked)
+        line_rows = lines()
+        fam = _load_family(fx, line_ids)
+        late = sorted(fam.owner_ids - set(locked))  # a group formed meanwhile (rare): lock its owner too
+        if late:
+            fx.select_in(_LOCK_LINES, late)
+    return line_rows, fam
+
+
+def _seen(fx: FastSQL, events: list[Event]) -> set[str]:
+    """Step 1 (under the lock): the event_ids already rated — the idempotency check."""
+    return {r[0] for r in fx.select_in("SELECT event_id FROM usage_records WHERE event_id IN ({in})",
+                                       [ev.event_id for ev in events])}
+
+
+def _roll_due(session, fx: FastSQL, events: list[Event], line_rows: dict[str, tuple], fam: _Family, now: datetime,
+              catalog: Catalog) -> tuple[list[int], bool]:
+    """Step 3: period rollovers due for these lines (rare: once a month per line). An event may start up to
+    5 minutes ahead of the clock, in a period the scheduler has not opened yet: open it for that line (and
+    for the family owner whose pool it draws) so the event finds the new period's bundles. Returns every
+    line id the batch reads and whether anything rolled."""
+    all_ids = sorted({lid for lid, _, _ in line_rows.values()} | fam.owner_ids)
+    horizon = {lid: now for lid in all_ids}
+    for ev in events:
+        row = line_rows.get(ev.msisdn)
+        if row is not None and now < ev.started_at <= now + FUTURE_LIMIT and ev.started_at > horizon[row[0]]:
+            horizon[row[0]] = ev.started_at
+            gid = fam.group_of.get(row[0])
+            if gid is not None:
+                owner = fam.owner_of_group[gid]
+                horizon[owner] = max(horizon[owner], ev.started_at)
+    period_end_of = {lid: pe for lid, pe, _ in line_rows.values()}
+    due = sorted(lid for lid in all_ids if lid not in period_end_of or period_end_of[lid] <= horizon[lid])
+    rolled = False
+    if due:
+        for line in session.exec(select(Line).where(Line.id.in_(due)).order_by(Line.id)).scalars().all():
+            if line.period_end <= horizon[line.id]:
+                rolled |= rollover_line(session=session, line=line, now=horizon[line.id], catalog=catalog) > 0
+        session.flush()
+        session.expunge_all()
+    return all_ids, rolled
+
+
+def _snapshots(fx: FastSQL, cache: SnapshotCache, line_rows: dict[str, tuple], fam: _Family, all_ids: list[int],
+               rolled: bool, now: datetime, catalog: Catalog) -> dict[int, LineSnapshot]:
+    """Step 4a: one snapshot per line — from the cache when the store's version says nothing changed since
+    (family lines are always read: their pools move with other lines' usage)."""
+    versions = {lid: ver for lid, _, ver in line_rows.values()}
+    msisdn_of = {lid: m for m, (lid, _, _) in line_rows.items()}
+    if rolled or fam.owner_ids:
+        versions.update(dict(fx.select_in("SELECT id, version FROM lines WHERE id IN ({in})", all_ids)))
+    snaps: dict[int, LineSnapshot] = {}
+    need = []
+    for lid in all_ids:
+        hit = cache.get(lid) if lid not in fam.group_of else None
+        if hit is not None and hit.version == versions.get(lid) and hit.msisdn == msisdn_of.get(lid, hit.msisdn):
+            snaps[lid] = hit
+        else:
+            need.append(lid)
+    snaps.update(_load_snapshots(fx, need, fam, now, catalog))
+    for snap in snaps.values():
+        snap.credit_limit_kopecks = snap.credit_at(now)
+    return snaps
+
+
+@dataclass
+class _Rows:
+    """What a batch writes (step 5), as plain tuples for executemany/COPY."""
+    ingested: object = None  # the batch's time, in the store's form
+    usage: list[tuple] = field(default_factory=list)
+    ledger: list[tuple] = field(default_factory=list)
+    bonus: list[tuple] = field(default_factory=list)
+    notes: list[tuple] = field(default_factory=list)
+    sms: list[tuple] = field(default_factory=list)
+    fees: list[tuple] = field(default_factory=list)
+    pool_draws: dict[tuple[int, int], int] = field(default_factory=dict)
+
+
+def _rate_all(fx: FastSQL, events: list[Event], seen: set[str], snaps: dict[int, LineSnapshot], now: datetime,
+              catalog: Catalog, messages: dict[str, dict]) -> tuple[list[EventResult], _Rows]:
+    """Step 4b: rate each event with the pure rater and apply the decision to its snapshot, so the next
+    event of the batch sees it; collect the rows to write. One result per event, in order."""
+    by_msisdn = {s.msisdn: s for s in snaps.values()}
+    out: list[EventResult] = []
+    ingested = fx.dt(now)
+    rows = _Rows(ingested=ingested)
+    recorded: set[str] = set()  # event_ids recorded by this batch (a later copy is a duplicate)
+    for ev in events:
+        if ev.event_id in seen:
+            out.append(EventResult(ev.event_id, "duplicate", reason="event_id already rated"))
+            continue
+        if ev.event_id in recorded:
+            out.append(EventResult(ev.event_id, "duplicate", reason="event_id repeated in this batch"))
+            continue
+        line = by_msisdn.get(ev.msisdn)
+        if line is None:
+            out.append(EventResult(ev.event_id, "rejected", reason="msisdn: unknown number"))
+            continue
+        decision = rate(ev, line, catalog, now)
+        if decision.status == "rejected":
+            out.append(EventResult(ev.event_id, "rejected", reason=decision.reason))
+            continue
+        recorded.add(ev.event_id)
+        apply(decision, line)
+        at = fx.dt(ev.started_at)
+        charged = _collect_rated(fx, ev, decision, line, snaps, rows, at, ingested, messages) \
+            if decision.status == "rated" else 0
+        drawn = decision.drawn_json()
+        rows.usage.append((
+            ev.event_id, line.id, ev.kind, ev.direction, ev.peer, at, ev.duration_s, ev.bytes, ev.zone,
+            decision.status, decision.units, charged, decision.paid_by, orjson.dumps(drawn).decode() if drawn else "[]",
+            orjson.dumps(decision.explanation).decode(), ingested))
+        out.append(EventResult(ev.event_id, decision.status, charged, drawn, decision.reason))
+    return out, rows
+
+
+def _collect_rated(fx: FastSQL, ev: Event, decision, line: LineSnapshot, snaps: dict[int, LineSnapshot],
+                   rows: _Rows, at, ingested, messages: dict[str, dict]) -> int:
+    """A rated event's money (through ledger.post: ledger, bonus, notices, SMS), daily-fee marks, the SMS
+    it carries, bundle notices and pool draws. Returns the kopecks charged."""
+    charged = 0
+    sms_notify = "sms_notify" in line.options
+    for c in decision.charges:
+        if c.fee_code:
+            ref = f"{c.fee_code}:{c.fee_day.isoformat()}"
+            rows.fees.append((line.id, c.fee_code, fx.day(c.fee_day), c.amount_kopecks, ev.event_id))
+        else:
+            ref = ev.event_id
+        p = ledger.post(line, -c.amount_kopecks, kind=c.kind, category=c.category, cause_type="event",
+                        cause_ref=ref, description=c.description, at=ev.started_at,
+                        sms_notify=sms_notify, description_en=c.description_en)
+        lg = p.ledger
+        rows.ledger.append((lg["line_id"], lg["amount_kopecks"], lg["kind"], lg["category"], "event",
+                            ref, lg["description"], lg["description_en"], lg["balance_after"], at))
+        if p.bonus:
+            b = p.bonus
+            rows.bonus.append((b["line_id"], b["points"], b["reason"], b["description"],
+                               b["description_en"], b["cause_ref"], at))
+        for n in p.notifications:
+            rows.notes.append((n["line_id"], n["kind"], n["text_ru"], n["text_en"], ingested))
+        for m in p.sms:
+            rows.sms.append((m["to_msisdn"], m["sender"], m["text"], ingested))
+        charged += c.amount_kopecks
+    carried = messages.get(ev.event_id)
+    if carried is not None:
+        rows.sms.append((carried["to_msisdn"], carried["sender"], carried["text"], ingested))
+    if decision.draws:
+        for n in _bundle_notes(decision, line, snaps, ev.started_at):
+            rows.notes.append((n["line_id"], n["kind"], n["text_ru"], n["text_en"], ingested))
+    for dr in decision.draws:
+        if dr.bucket.line_id != line.id:  # a member drawing from the owner's pool
+            key = (dr.bucket.id, line.id)
+            rows.pool_draws[key] = rows.pool_draws.get(key, 0) + dr.amount
+    return charged
+
+
+def _persist(fx: FastSQL, rows: _Rows, snaps: dict[int, LineSnapshot]) -> set[int]:
+    """Step 5: write usage records, ledger rows, daily-fee marks, bonus rows, notices and SMS, pool draws,
+    the buckets and lines that moved (version + 1) and the change feed. Returns the changed line ids."""
+    fx.insert("usage_records", USAGE_COLUMNS, rows.usage)
+    fx.insert("ledger_entries", LEDGER_COLUMNS, rows.ledger)
+    fx.insert("daily_fee_charges", ("line_id", "code", "day", "amount_kopecks", "cause_ref"), rows.fees)
+    fx.insert("bonus_entries", ("line_id", "points", "reason", "description", "description_en", "cause_ref",
+                                "created_at"), rows.bonus)
+    fx.insert("notifications", ("line_id", "kind", "text_ru", "text_en", "created_at"), rows.notes)
+    fx.insert("sms_messages", ("to_msisdn", "sender", "text", "created_at"), rows.sms)
+    if rows.pool_draws:
+        fx.executemany("INSERT INTO pool_draws (bucket_id, line_id, used) VALUES ({ph}, {ph}, {ph}) "
+                       "ON CONFLICT (bucket_id, line_id) DO UPDATE SET used = pool_draws.used + excluded.used",
+                       [(b, ln, used) for (b, ln), used in sorted(rows.pool_draws.items())])
+    dirty = {b.id: b for s in snaps.values() for kind in s.buckets.values() for b in kind if b.dirty}
+    if dirty:
+        fx.update_many("buckets", (("used", "bigint"),), [(b.used, b.id) for b in dirty.values()])
+    changed = {s.id for s in snaps.values() if s.dirty} | {b.line_id for b in dirty.values()}
+    if changed:
+        moved = [snaps[i] for i in sorted(changed) if i in snaps]
+        fx.update_many(
+            "lines", (("balance_kopecks", "bigint"), ("charged_total_kopecks", "bigint"), ("bonus_points", "integer"),
+                      ("nbg_free_minutes_used", "integer"), ("nbg_prev_free_minutes_used", "integer"),
+                      ("low_balance_notified", "boolean")),
+            [(s.balance_kopecks, s.charged_total_kopecks, s.bonus_points, s.nbg_free_minutes_used,
+              s.nbg_prev_free_minutes_used, s.low_balance_notified, s.id) for s in moved], increment="version")
+        fx.insert("change_log", ("line_id", "at"), [(i, rows.ingested) for i in sorted(changed)])
+    return changed
+
+
+def _settle(snaps: dict[int, LineSnapshot], changed: set[int], fam: _Family) -> list[LineSnapshot]:
+    """After the writes: the snapshots match the store again (version + 1 where written, nothing dirty);
+    returns those to cache once committed (not family lines: other lines' usage moves their pools)."""
+    fresh = []
+    for lid, snap in snaps.items():
+        if lid in changed:
+            snap.version += 1
+        snap.dirty = False
+        for kind in snap.buckets.values():
+            for b in kind:
+                b.dirty = False
+        if lid not in fam.group_of:
+            fresh.append(snap)
+    return fresh
 
 
 USAGE_COLUMNS = ("event_id", "line_id", "kind", "direction", "peer", "started_at", "duration_s", "bytes", "zone",

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=DATA_DIR, description="reports and other files the portal writes")
     scheduler_interval_s: float = Field(default=5.0, description="how often period/daily jobs run")
     live_poll_interval_s: float = Field(default=0.2, description="change-feed poll interval of live updates")
+    tab_grace_s: float = Field(default=30.0, gt=0, description="a tab whose socket is gone this long is closed: "
+                               "its watchers are cancelled and its state dropped (a reload reconnects in seconds)")
     log_level: str = "INFO"
     secret_key: str | None = Field(default=None, description="pepper for one-time code hashes; default: data/secret_key")
     sms_per_number_per_hour: int | None = Field(

@@ -109,7 +109,8 @@ def _share_row(sh, lang: str, quota_text: str | None = None) -> ShareRow:
 
 def lines_version(session, line_ids: list[int]) -> tuple:
     """The change counters of these lines (every writer bumps its line's): one indexed read."""
-    return tuple(session.exec(select(Line.id, Line.version).where(Line.id.in_(line_ids)).order_by(Line.id)).all())
+    return tuple((i, v) for i, v in session.exec(select(Line.id, Line.version).where(Line.id.in_(line_ids))
+                                                  .order_by(Line.id)).all())
 
 
 class FamilyState(SessionState):
@@ -132,6 +133,7 @@ class FamilyState(SessionState):
     quota_error: str = ""
     _watch: list[int] = []
     _since: int = 0  # HUB.mark() before the view was last read
+    _shown: list = []  # the lines' versions read in the same transaction as the view shown
 
     async def _reload(self, info: auth.SessionInfo) -> None:
         self._since = HUB.mark()
@@ -149,10 +151,11 @@ class FamilyState(SessionState):
                         .scalars())
             elif v.role == "member":
                 lines.append(s.exec(select(Line.id).where(Line.msisdn == v.owner_msisdn)).scalar_one())
-            return v, lines
+            return v, lines, lines_version(s, lines)
 
-        v, lines = await query(fn)
+        v, lines, version = await query(fn)
         self._watch = lines
+        self._shown = [list(x) for x in version]
         self.role = v.role
         self.owner_label = auth.format_msisdn(v.owner_msisdn) if v.owner_msisdn else ""
         self.pool = [_share_row(sh, lang, format_amount(sh.quota, sh.unit, lang)) for sh in v.pool]
@@ -188,11 +191,11 @@ class FamilyState(SessionState):
         async with self:
             client, token = self.router.session.client_token, self._token()
             lines, since, line_id = list(self._watch), self._since, self._selected_line_id
+            shown = tuple(tuple(x) for x in self._shown)  # read with the view: a change after it shows
         if not token or not lines:
             return
         claim_watch("family", client, line_id)
         tab = TABS.attach(str(client), token, line_id)
-        shown = await query(lambda s: lines_version(s, lines))
         try:
             while True:
                 await HUB.wait_any(lines, None, since=since)
@@ -212,6 +215,7 @@ class FamilyState(SessionState):
                 async with self:
                     await self._reload(info)
                     lines = list(self._watch) or lines
+                    shown = tuple(tuple(x) for x in self._shown)
         finally:
             release_watch("family", client)
             TABS.detach(str(client))
@@ -228,8 +232,14 @@ class FamilyState(SessionState):
             await write(lambda s: fn(s, info))
         except DomainError as exc:
             return rx.toast.error(self._msg(exc))
+        before = list(self._watch)
         await self._reload(info)
-        return rx.toast.success(self.t[ok_key]) if ok_key else None
+        return [e for e in (rx.toast.success(self.t[ok_key]) if ok_key else None, self._rewatch(before)) if e]
+
+    def _rewatch(self, before: list[int]):
+        """The running watcher waits on the lines of the view it started with: when a handler's change
+        adds or drops a line of the view (an invitation sent, a member removed), a new watcher replaces it."""
+        return FamilyState.watch if set(before) != set(self._watch) else None
 
     @rx.event
     def set_invite_msisdn(self, value: str):
@@ -279,8 +289,9 @@ class FamilyState(SessionState):
             return
         self.invite_error = ""
         self.invite_msisdn = ""
+        before = list(self._watch)
         await self._reload(info)
-        return rx.toast.success(self.t["family.invited"])
+        return [e for e in (rx.toast.success(self.t["family.invited"]), self._rewatch(before)) if e]
 
     @rx.event
     async def reinvite(self, msisdn: str):

@@ -155,7 +155,8 @@ class PasswordState(SessionState):
         yield
         try:
             await write(lambda s: auth.set_password(session=s, info=info, new_password=new, now=runtime.now(),
-                                                    current_password=current, first_time=not info.has_password),
+                                                    current_password=current, first_time=not info.has_password,
+                                                    session_now=runtime.session_now()),
                         keep_on=KEEP_FAILURES)  # a wrong current password is counted (and may lock)
         except DomainError as exc:
             self.error = self._msg(exc)

@@ -39,6 +39,7 @@ def portal_server(work: Path, **env_extra: str) -> Iterator[tuple[str, Path]]:
         "MTS_SMS_PER_CLIENT_PER_HOUR": "100000",
         "MTS_SCHEDULER_INTERVAL_S": "1",
         "MTS_LIVE_POLL_INTERVAL_S": "0.1",
+        "MTS_TAB_GRACE_S": "6",  # closed tabs are given back quickly (test_tab_leak); a reload reconnects in < 1 s
         "MTS_DEMO_TRAFFIC": "0",
         "MTS_DEMO_FOCUS": "0",  # no random traffic for the lines the tests look at
         "MTS_LOG_LEVEL": "WARNING",

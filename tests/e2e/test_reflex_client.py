@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import http.server
 import threading
-from datetime import timedelta
 
 import httpx
 import pytest
@@ -57,9 +56,9 @@ def test_a_tab_logs_in_walks_the_pages_and_sees_live_updates(portal, app_map):
             tab.navigate("/")
             before = tab.var("home_state", "balance_text")
             now = portal.now()
-            portal.events([{"event_id": f"rc-{msisdn}", "msisdn": msisdn, "kind": "sms", "direction": "out",
-                            "peer": "79031234567", "zone": "TR",
-                            "started_at": (now - timedelta(seconds=2)).isoformat()}])
+            results = portal.events([{"event_id": f"rc-{msisdn}", "msisdn": msisdn, "kind": "sms", "direction": "out",
+                                      "peer": "79031234567", "zone": "TR", "started_at": now.isoformat()}])
+            assert results[0]["status"] == "rated" and results[0]["charged_kopecks"] > 0, results
             import time
 
             deadline = time.monotonic() + 10

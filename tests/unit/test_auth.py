@@ -290,6 +290,21 @@ def test_first_password_without_proof_only_right_after_a_code_login(accounts):
                                                        first_time=True))
 
 
+def test_first_password_freshness_is_judged_by_the_sessions_clock(accounts):
+    """A demo clock pinned days ahead (the simulated `now`) does not make a fresh code login stale: the
+    session was opened on the sessions' clock, and its freshness is judged on it."""
+    r = login(accounts, A1)
+    days_ahead = T0 + timedelta(days=40)
+    transact(accounts, lambda s: auth.set_password(session=s, info=r.info, new_password="Fresh-pass-11",
+                                                   now=days_ahead, first_time=True,
+                                                   session_now=T0 + timedelta(minutes=1)))
+    r2 = login(accounts, A2)
+    with pytest.raises(Invalid):
+        transact(accounts, lambda s: auth.set_password(session=s, info=r2.info, new_password="Late-pass-12",
+                                                       now=T0, first_time=True,
+                                                       session_now=T0 + timedelta(minutes=16)))
+
+
 # ---------------------------------------------------------------- numbers of an account
 
 
