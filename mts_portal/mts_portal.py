@@ -49,8 +49,11 @@ app = rx.App(
         rx.el.meta(name="theme-color", content="#E30611"),
         rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
     ],
-    stylesheets=["/styles.css"],
-    style={"font_family": "Inter, 'Segoe UI', Roboto, Arial, sans-serif"},
+    # one typeface everywhere, pages and dialogs alike: Inter, shipped with the app (assets/fonts, from the npm
+    # package @fontsource/inter by scripts/fonts.py) and served by the portal itself; styles.css sets Radix's
+    # font variables to it
+    stylesheets=["/fonts/inter.css", "/styles.css"],
+    style={"font_family": "var(--default-font-family)"},
 )
 app.register_lifespan_task(services.lifespan)
 
