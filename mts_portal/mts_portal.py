@@ -34,10 +34,13 @@ from mts_portal.state.numbers import NumbersState
 from mts_portal.state.service_pages import GoodokState, MemoryState, ParentalState
 from mts_portal.state.services import BonusState, InternetState, RoamingState, ServicesState
 from mts_portal.state.settings import SettingsState
+from mts_portal.state.store import StoreState, on_backend_error
 from mts_portal.state.tariffs import TariffsState
 
 app = rx.App(
     api_transformer=api,
+    # store trouble: the layout's banner, anything else: a toast with a correlation id (never a stack trace)
+    backend_exception_handler=on_backend_error,
     html_lang="ru",
     # top-centre, below the sticky header (assets/styles.css moves the toaster down): on a phone the
     # bottom edge holds the tab bar and the page's last controls, which a bottom toast would cover
@@ -46,8 +49,11 @@ app = rx.App(
         rx.el.meta(name="theme-color", content="#E30611"),
         rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
     ],
-    stylesheets=["/styles.css"],
-    style={"font_family": "Inter, 'Segoe UI', Roboto, Arial, sans-serif"},
+    # one typeface everywhere, pages and dialogs alike: Inter, shipped with the app (assets/fonts, from the npm
+    # package @fontsource/inter by scripts/fonts.py) and served by the portal itself; styles.css sets Radix's
+    # font variables to it
+    stylesheets=["/fonts/inter.css", "/styles.css"],
+    style={"font_family": "var(--default-font-family)"},
 )
 app.register_lifespan_task(services.lifespan)
 
@@ -90,7 +96,8 @@ PRIVATE = [
 for route, page, title_key, on_load, _ in PUBLIC:
     app.add_page(page, route=route, title=title(title_key), on_load=on_load)
 for route, page, title_key, on_load, _ in PRIVATE:
-    app.add_page(page, route=route, title=title(title_key), on_load=[on_load, SessionState.watch_session])
+    app.add_page(page, route=route, title=title(title_key),
+                 on_load=[on_load, SessionState.watch_session, StoreState.check_store])
 for route, *_, relang in PUBLIC + PRIVATE:
     if relang is not None:
         RELANG_EVENTS[route] = (relang,)

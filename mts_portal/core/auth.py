@@ -37,7 +37,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
-from mts_portal.core import notify
+from mts_portal.core import notify, phones
 from mts_portal.core.errors import (
     Conflict,
     Forbidden,
@@ -101,23 +101,21 @@ GENERIC_BAD_CREDENTIALS_EN = "Wrong number, password or code"
 
 
 def normalize_msisdn(text: str) -> str:
-    """'+7 (916) 123-45-67', '89161234567', '9161234567' -> '79161234567'; raises Invalid."""
-    digits = "".join(ch for ch in str(text or "") if ch.isdigit())
-    if len(digits) == 11 and digits[0] == "8":
-        digits = "7" + digits[1:]
-    elif len(digits) == 10 and digits[0] == "9":
-        digits = "7" + digits
-    if not is_msisdn(digits):
-        raise Invalid("phone number: 11 digits starting with 7 (+7 9XX XXX-XX-XX)",
-                      "Введите номер в формате +7 9XX XXX-XX-XX")
-    return digits
+    """A number a person typed -> '79161234567' (a Russian mobile number; see core/phones.py, which
+    parses it with libphonenumber); raises Invalid with the reason."""
+    return phones.normalize_mobile(text)
 
 
 def format_msisdn(msisdn: str) -> str:
     """'79161234567' -> '+7 916 123-45-67'."""
-    if len(msisdn) != 11:
-        return msisdn
-    return f"+7 {msisdn[1:4]} {msisdn[4:7]}-{msisdn[7:9]}-{msisdn[9:11]}"
+    return phones.format_number(msisdn)
+
+
+def contract_number(account_id: int) -> str:
+    """The subscriber contract (personal account) a line belongs to, as printed on «Мои номера» and in
+    documents: the account's id in the operator's 12-digit form with its region prefix (77: Moscow),
+    '77' + 10 digits -> '770000001234'."""
+    return f"77{int(account_id):010d}"
 
 
 def _code_hash(attempt_id: str, code: str) -> str:
@@ -126,6 +124,15 @@ def _code_hash(attempt_id: str, code: str) -> str:
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def typed_code(text: str | None) -> str | None:
+    """The one rule of every one-time-code field (login, adding a number, transfers, password change,
+    parental control): spaces and dashes are ignored; what is left must be exactly 6 ASCII digits.
+    Anything else (letters, too short, empty) is not a code: None, said as a format error and never
+    counted as a wrong attempt."""
+    code = "".join(ch for ch in str(text or "") if ch not in " -\u00a0")
+    return code if len(code) == 6 and code.isascii() and code.isdigit() else None
 
 
 def new_code() -> str:

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from mts_portal.core import ledger, notify
+from mts_portal.core import domain, ledger, notify
 from mts_portal.core.catalog import (
     FAMILY_MEMBER_FEE,
     FULL_TRUST_CREDIT,
@@ -380,6 +380,8 @@ def provision_line(
                       "Тариф участника «МЫ МТС» подключается только приглашением в группу")
     if holder_name is not None and not (1 <= len(holder_name.strip()) <= 200):
         raise Invalid("holder_name: 1–200 characters", "Имя владельца: от 1 до 200 символов")
+    if holder_name is not None and domain.has_control(holder_name):
+        raise Invalid("holder_name: control characters are not allowed", "Имя владельца: недопустимые символы")
     if session.exec(select(Line.id).where(Line.msisdn == msisdn)).first() is not None:
         raise Conflict(f"msisdn {msisdn} already exists", f"Номер {msisdn} уже подключён")
     if account_id is not None:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from mts_portal.core import auth, billing, family, notify
+from mts_portal.core import auth, billing, domain, family, notify
 from mts_portal.core.auth import SessionInfo, require_line
 from mts_portal.core.catalog import (
     ABROAD_DATA_PER_MB,
@@ -173,17 +173,21 @@ def family_invite_terms(now: datetime) -> Terms:
         "month while they stay. Nothing is charged now.")
 
 
-def family_invite_precheck(session: Session, info: SessionInfo, owner_msisdn: str, invitee_text: str) -> str:
+def family_invite_precheck(session: Session, info: SessionInfo, owner_msisdn: str, invitee_text: str,
+                           now: datetime) -> str:
     """Before the invite confirmation opens: the number as family.invite reads it, refused at once (with
-    family.invite's own words) when it is malformed, the owner's own or not on the network. Read-only;
+    family.invite's own words) when it is malformed, the owner's own, not on the network, already in the
+    group or invited, a group's owner, in another group, or the group is full. Read-only;
     family.invite checks everything again, under lock, when the owner confirms."""
     owner = require_line(session, info, owner_msisdn)
     msisdn = auth.normalize_msisdn(invitee_text)
     if msisdn == owner.msisdn:
         raise Invalid("you cannot invite yourself", "Нельзя пригласить самого себя")
-    if session.exec(select(Line.id).where(Line.msisdn == msisdn)).first() is None:
+    invitee = session.exec(select(Line).where(Line.msisdn == msisdn)).scalars().first()
+    if invitee is None:
         raise Invalid("this number is not on our network",
                       "Это номер другого оператора: пригласить можно только абонента МТС")
+    family.check_invitee(session, owner, invitee, now)  # already in the group, invited, group full …
     return msisdn
 
 
@@ -354,6 +358,8 @@ def check_sms_text(text: str) -> str:
     text = str(text or "").strip()
     if not text:
         raise Invalid("text: empty message", "Введите текст сообщения", field="text")
+    if domain.has_control(text, multiline=True):  # the input domain (core/domain.py): no control characters
+        raise Invalid("text: control characters are not allowed", "Текст содержит недопустимые символы", field="text")
     if len(text) > sms_limit(text):
         raise Invalid(f"text: at most {sms_limit(text)} characters in one SMS",
                       f"Не больше {sms_limit(text)} символов в одном SMS", field="text")

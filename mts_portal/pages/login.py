@@ -20,7 +20,7 @@ def _error() -> rx.Component:
 
 def _phone_input(**props) -> rx.Component:
     return rx.input(name="phone", placeholder="+7 9XX XXX-XX-XX", type="tel", input_mode="tel",
-                    auto_complete="tel", size="3", width="100%", required=True, value=LoginState.phone_input,
+                    auto_complete="tel", size="3", width="100%", value=LoginState.phone_input,
                     on_change=LoginState.set_phone_input, **props)
 
 
@@ -41,7 +41,7 @@ def code_form() -> rx.Component:
             rx.vstack(
                 rx.text(UiState.t["login.code_sent"] + " " + LoginState.phone_label, size="2", id="code-sent"),
                 rx.input(name="code", placeholder="••••••", type="text", input_mode="numeric", max_length=6,
-                         auto_complete="one-time-code", size="3", width="100%", id="login-code", required=True,
+                         auto_complete="one-time-code", size="3", width="100%", id="login-code",
                          auto_focus=True),
                 rx.button(UiState.t["login.submit"], type="submit", size="3", width="100%", id="submit-code",
                           loading=LoginState.busy),
@@ -74,7 +74,7 @@ def password_form() -> rx.Component:
             _phone_input(id="login-phone-pwd"),
             rx.text(UiState.t["login.password"], size="2", weight="medium"),
             rx.input(name="password", type="password", size="3", width="100%", id="login-password",
-                     auto_complete="current-password", required=True),
+                     auto_complete="current-password"),
             rx.button(UiState.t["login.submit"], type="submit", size="3", width="100%", id="submit-password",
                       loading=LoginState.busy),
             spacing="3", width="100%",

@@ -240,7 +240,7 @@ class SessionState(UiState):
         """Leave for the login page through the route that clears the cookie (a full page load),
         with this tab's state wiped and its Reflex token forgotten."""
         await wipe_tab(self)
-        reason = reason if reason in ("logout", "idle", "expired", "lost", "password") else "expired"
+        reason = reason if reason in ("logout", "idle", "expired", "lost", "password", "none") else "expired"
         return rx.call_script(f"{FORGET_TAB} window.location.replace('/api/v1/session/logout?reason={reason}')")
 
     async def _load_header(self, info: auth.SessionInfo) -> None:
@@ -276,8 +276,11 @@ class SessionState(UiState):
         """The redirect for a session that no longer works, with the reason shown on the login page (a home
         login that opened a mobile page goes to the home section instead)."""
         token = self._token()
+        if not token:
+            # never logged in (no session cookie at all): nothing has ended, so the login page says nothing
+            return await self._to_login("none")
         info = await query(lambda s: auth.validate_session(session=s, token=token, now=runtime.session_now(),
-                                                           touch_it=False)) if token else None
+                                                           touch_it=False))
         if info is not None and info.is_home:
             return rx.redirect("/internet-tv")
         reason = await query(lambda s: auth.ended_reason(session=s, token=token, now=runtime.session_now()))
