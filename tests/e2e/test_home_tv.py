@@ -33,6 +33,8 @@ def contract(portal, *, tariff="home_300_tv", opening=200_000, link_msisdn=None)
 def shot(page, name: str) -> None:
     from pathlib import Path
 
+    page.evaluate("window.scrollTo(0, 0)")  # the sticky header at the top of a full-page picture
+    page.wait_for_timeout(300)
     width = page.viewport_size["width"]
     out = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
     page.screenshot(path=str(out / f"{name}-{'phone' if width < 800 else 'desktop'}.png"), full_page=True)
