@@ -219,3 +219,19 @@ def test_access_matrix_mobile_and_home(homes):
                                                            now=T0))
     rows = read(homes, lambda s: list(s.exec(select(AuthSession)).scalars()))
     assert {(r.login_line_id is None, r.login_home_id is None) for r in rows} == {(True, False), (False, True)}
+
+
+def test_first_password_right_after_a_code_login_then_password_login(homes):
+    token, info = home_login(homes)
+    with pytest.raises(Invalid):  # the policy first
+        transact(homes, lambda s: home_access.set_password(session=s, info=info, new_password="short", now=T0))
+    transact(homes, lambda s: home_access.set_password(session=s, info=info, new_password="Kvartira-2026", now=T0))
+    assert read(homes, lambda s: auth.validate_session(session=s, token=token, now=T0)).has_password
+    with pytest.raises(Conflict):  # a second one only by a recovery code
+        transact(homes, lambda s: home_access.set_password(session=s, info=info, new_password="Kvartira-2027", now=T0))
+    _t2, info2 = home_login(homes, C2)
+    with pytest.raises(Invalid):  # too long after the code login
+        transact(homes, lambda s: home_access.set_password(session=s, info=info2, new_password="Kvartira-2026",
+                                                           now=T0 + timedelta(minutes=16)))
+    transact(homes, lambda s: home_access.login_with_password(session=s, contract_text=C1, password="Kvartira-2026",
+                                                              now=T0))
