@@ -10,6 +10,7 @@ from mts_portal.pages.console import console_page
 from mts_portal.pages.detail import detail_page
 from mts_portal.pages.family import family_page
 from mts_portal.pages.home import home_page
+from mts_portal.pages.home_tv import home_tv_page
 from mts_portal.pages.login import login_page
 from mts_portal.pages.messages import mailbox_page, notifications_page, sms_page, support_page
 from mts_portal.pages.money import money_page
@@ -25,6 +26,7 @@ from mts_portal.state.console import ConsoleState
 from mts_portal.state.detail import DetailState
 from mts_portal.state.family import FamilyState
 from mts_portal.state.home import HomeState
+from mts_portal.state.home_tv import HomeTvState
 from mts_portal.state.login import LoginState, PhoneState
 from mts_portal.state.messages import MailboxState, NotificationsState, SmsState, SupportState
 from mts_portal.state.money import MoneyState
@@ -47,8 +49,11 @@ app = rx.App(
         rx.el.meta(name="theme-color", content="#E30611"),
         rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
     ],
-    stylesheets=["/styles.css"],
-    style={"font_family": "Inter, 'Segoe UI', Roboto, Arial, sans-serif"},
+    # one typeface everywhere, pages and dialogs alike: Inter, shipped with the app (assets/fonts, from the npm
+    # package @fontsource/inter by scripts/fonts.py) and served by the portal itself; styles.css sets Radix's
+    # font variables to it
+    stylesheets=["/fonts/inter.css", "/styles.css"],
+    style={"font_family": "var(--default-font-family)"},
 )
 app.register_lifespan_task(services.lifespan)
 
@@ -85,6 +90,7 @@ PRIVATE = [
     ("/sms", sms_page, "title.sms", SmsState.load, None),
     ("/support", support_page, "title.support", SupportState.load, None),
     ("/numbers", numbers_page, "title.numbers", NumbersState.load, NumbersState.relang),
+    ("/internet-tv", home_tv_page, "title.home_tv", HomeTvState.load, None),
     ("/settings", settings_page, "title.settings", SettingsState.load, SettingsState.relang),
 ]
 for route, page, title_key, on_load, _ in PUBLIC:

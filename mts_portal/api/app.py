@@ -204,6 +204,10 @@ def _openapi(api: FastAPI) -> dict:
 
 
 def _routes(api: FastAPI) -> None:
+    from mts_portal.api import home as home_api
+
+    home_api.register(api, require_operator, operator_or_session, Caller)
+
     @api.get("/api/v1/health", response_model=schemas.HealthOut, operation_id="health",
              responses={503: {"model": schemas.HealthOut, "description": "the store does not take writes"},
                         500: {"model": schemas.ErrorOut, "description": "unexpected error"}})
@@ -389,8 +393,9 @@ def _routes(api: FastAPI) -> None:
         token = request.cookies.get(SESSION_COOKIE)
         if token:
             transact(runtime.engine(), lambda s: auth.end_session(session=s, token=token, now=runtime.session_now()))
-        reason = reason if reason in ("logout", "idle", "expired", "lost", "password") else "logout"
-        response = RedirectResponse(f"/login?e={reason}", status_code=303)
+        reason = reason if reason in ("logout", "idle", "expired", "lost", "password", "none") else "logout"
+        # "none": a first visit to a private page without any session — the login page shows no notice
+        response = RedirectResponse("/login" if reason == "none" else f"/login?e={reason}", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, secure=get_settings().cookie_secure,
                                samesite="strict")
         _ensure_prelogin(request, response)  # the login page that follows can start a login at once

@@ -24,6 +24,7 @@ NAV = [
     ("/notifications", "bell", "nav.notifications"),
     ("/sms", "message-square", "nav.sms"),
     ("/numbers", "smartphone", "nav.numbers"),
+    ("/internet-tv", "tv", "nav.home_tv"),
     ("/settings", "settings", "nav.settings"),
     ("/support", "life-buoy", "nav.support"),
 ]
@@ -55,7 +56,7 @@ def lang_button() -> rx.Component:
     return rx.button(rx.text(UiState.t["lang.switch"], display=["none", "inline"]),
                      rx.text(rx.cond(UiState.lang == "en", "RU", "EN"), display=["inline", "none"]),
                      variant="ghost", size="2", on_click=LANG_CLICK, id="lang-toggle",
-                     aria_label=UiState.t["lang.switch"])
+                     title=UiState.t["lang.switch"], lang=rx.cond(UiState.lang == "en", "ru", "en"))
 
 
 def public_header(*extra: rx.Component) -> rx.Component:
@@ -75,10 +76,13 @@ def public_header(*extra: rx.Component) -> rx.Component:
 
 def line_switcher() -> rx.Component:
     return rx.select.root(
-        rx.select.trigger(placeholder=SessionState.msisdn_label, id="line-switcher", variant="soft"),
+        rx.select.trigger(placeholder=SessionState.msisdn_label, id="line-switcher", variant="soft",
+                          aria_label=UiState.t["header.switch_line"]),
         rx.select.content(
             rx.foreach(SessionState.lines,
                        lambda ln: rx.select.item(ln["label"], value=ln["msisdn"], id="line-" + ln["msisdn"])),
+            rx.foreach(SessionState.homes,
+                       lambda h: rx.select.item(h["label"], value=h["value"], id="line-" + h["value"].replace(":", "-"))),
         ),
         value=SessionState.msisdn,
         on_change=SessionState.switch_line,
@@ -91,9 +95,11 @@ def header() -> rx.Component:
         rx.hstack(
             logo(),
             rx.spacer(),
-            rx.cond(UiState.is_demo, rx.link(rx.badge(rx.icon("smartphone", size=12),
-                                                      rx.text(UiState.t["demo.badge"], display=["none", "inline"]),
-                                                      color_scheme="amber", variant="soft"),
+            # the badge keeps its word on a phone too (an icon alone said nothing); its colours reach 4.5:1
+            rx.cond(UiState.is_demo, rx.link(rx.badge(rx.icon("smartphone", size=12, display=["none", "inline"]),
+                                                      rx.text(UiState.t["demo.badge"]),
+                                                      color_scheme="amber", variant="soft",
+                                                      style={"color": "var(--amber-12)"}),
                                              href="/phone", is_external=True, id="demo-phone-link",
                                              title=UiState.t["phone.title"])),
             line_switcher(),
@@ -113,20 +119,27 @@ def nav_item(route: str, icon: str, key: str, active: str) -> rx.Component:
     return rx.link(
         rx.hstack(rx.icon(icon, size=18), rx.text(UiState.t[key], size="2"), align="center", spacing="3"),
         href=route, underline="none", id="nav" + route.replace("/", "-") if route != "/" else "nav-home",
-        color=RED if selected else "var(--gray-12)",
+        # the active item's red on its pale red background: the darker MTS red (#B5040D) for 4.5:1 and more
+        color="var(--red-11)" if selected else "var(--gray-12)",
         background="var(--red-3)" if selected else "transparent",
+        **({"aria_current": "page"} if selected else {}),
         padding="10px 12px", border_radius="10px", width="100%",
         _hover={"background": "var(--gray-3)"},
         weight="medium" if selected else "regular",
     )
 
 
+def _mobile_only(route: str, item: rx.Component) -> rx.Component:
+    """A home login (contract number) has no line: of the navigation it sees only «Интернет и ТВ»."""
+    return item if route == "/internet-tv" else rx.cond(SessionState.is_home, rx.fragment(), item)
+
+
 def sidebar(active: str) -> rx.Component:
-    return rx.vstack(
-        *[nav_item(r, i, k, active) for r, i, k in NAV],
+    return rx.el.nav(rx.vstack(
+        *[_mobile_only(r, nav_item(r, i, k, active)) for r, i, k in NAV],
         spacing="1", width="232px", min_width="232px", padding_y="16px",
-        display=["none", "none", "flex"], position="sticky", top="64px", align_self="flex-start",
-    )
+    ), display=["none", "none", "block"], position="sticky", top="64px", align_self="flex-start",
+        aria_label=UiState.t["nav.label"])
 
 
 def bottom_bar(active: str) -> rx.Component:
@@ -134,21 +147,24 @@ def bottom_bar(active: str) -> rx.Component:
     more = [n for n in NAV if n[0] not in MOBILE_MAIN]
     return rx.hstack(
         *[
-            rx.link(
+            _mobile_only(r, rx.link(
                 rx.vstack(rx.icon(i, size=20), rx.text(UiState.t[k], size="1"), align="center", spacing="1"),
                 href=r, underline="none", color=RED if active == r else "var(--gray-11)", flex="1",
                 id="tab" + r.replace("/", "-") if r != "/" else "tab-home",
-            )
+            ))
             for r, i, k in items
         ],
         rx.menu.root(
             rx.menu.trigger(
-                rx.vstack(rx.icon("menu", size=20), rx.text(UiState.t["nav.more"], size="1"), align="center",
-                          spacing="1", color="var(--gray-11)", id="tab-more", cursor="pointer"),
+                rx.el.button(rx.vstack(rx.icon("menu", size=20), rx.text(UiState.t["nav.more"], size="1"),
+                                       align="center", spacing="1"),
+                             id="tab-more", type="button", cursor="pointer", color="var(--gray-11)",
+                             background="transparent", border="none", padding="0", font="inherit"),
             ),
             rx.menu.content(
-                *[rx.menu.item(rx.hstack(rx.icon(i, size=16), rx.text(UiState.t[k])),
-                               on_click=rx.redirect(r), id="more" + r.replace("/", "-")) for r, i, k in more],
+                *[_mobile_only(r, rx.menu.item(rx.hstack(rx.icon(i, size=16), rx.text(UiState.t[k])),
+                                               on_click=rx.redirect(r), id="more" + r.replace("/", "-")))
+                  for r, i, k in more],
             ),
         ),
         position="fixed", bottom="0", left="0", right="0", height="64px", background="white",
@@ -186,10 +202,11 @@ def page_frame(active: str, *content: rx.Component, title_key: str | None = None
         store_banner(),
         rx.hstack(
             sidebar(active),
-            rx.box(
+            rx.el.main(
                 rx.cond(SessionState.authed, body,
                         rx.center(rx.spinner(size="3"), width="100%", padding="64px", id="page-loading")),
                 flex="1", min_width="0", padding=["12px", "16px", "24px"], padding_bottom=["88px", "88px", "24px"],
+                id="main",
             ),
             width="100%", max_width="1280px", margin="0 auto", align="start", spacing="4",
         ),

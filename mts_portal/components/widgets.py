@@ -48,10 +48,12 @@ def confirm_button(label, question, details, on_confirm, id_: str | rx.Var, *, c
                    on_open=None) -> rx.Component:
     """A button that asks first (every money-spending or destructive action confirms). `on_open` runs
     when the question opens: it starts one request, so a double click inside it acts once."""
-    trigger_props = {"on_click": on_open} if on_open is not None else {}
+    # `on_open` runs as the question opens (its content's auto-focus), not as the button's on_click: a trigger
+    # child with an on_click is wrapped by Reflex in a <div> that takes the button's ARIA (axe: aria-allowed-attr)
+    content_props = {"on_open_auto_focus": on_open} if on_open is not None else {}
     return rx.alert_dialog.root(
         rx.alert_dialog.trigger(rx.button(label, size=size, color_scheme=color, variant=variant, id=id_,
-                                          disabled=disabled, **trigger_props)),
+                                          disabled=disabled)),
         rx.alert_dialog.content(
             rx.alert_dialog.title(question),
             rx.alert_dialog.description(details, size="2"),
@@ -62,6 +64,6 @@ def confirm_button(label, question, details, on_confirm, id_: str | rx.Var, *, c
                                                  color_scheme=color, on_click=on_confirm, id="confirm-ok")),
                 gap="12px", justify="end", margin_top="16px",
             ),
-            max_width="440px",
+            max_width="440px", **content_props,
         ),
     )

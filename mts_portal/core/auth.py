@@ -37,7 +37,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
-from mts_portal.core import notify
+from mts_portal.core import notify, phones
 from mts_portal.core.errors import (
     Conflict,
     Forbidden,
@@ -101,23 +101,21 @@ GENERIC_BAD_CREDENTIALS_EN = "Wrong number, password or code"
 
 
 def normalize_msisdn(text: str) -> str:
-    """'+7 (916) 123-45-67', '89161234567', '9161234567' -> '79161234567'; raises Invalid."""
-    digits = "".join(ch for ch in str(text or "") if ch.isdigit())
-    if len(digits) == 11 and digits[0] == "8":
-        digits = "7" + digits[1:]
-    elif len(digits) == 10 and digits[0] == "9":
-        digits = "7" + digits
-    if not is_msisdn(digits):
-        raise Invalid("phone number: 11 digits starting with 7 (+7 9XX XXX-XX-XX)",
-                      "Введите номер в формате +7 9XX XXX-XX-XX")
-    return digits
+    """A number a person typed -> '79161234567' (a Russian mobile number; see core/phones.py, which
+    parses it with libphonenumber); raises Invalid with the reason."""
+    return phones.normalize_mobile(text)
 
 
 def format_msisdn(msisdn: str) -> str:
     """'79161234567' -> '+7 916 123-45-67'."""
-    if len(msisdn) != 11:
-        return msisdn
-    return f"+7 {msisdn[1:4]} {msisdn[4:7]}-{msisdn[7:9]}-{msisdn[9:11]}"
+    return phones.format_number(msisdn)
+
+
+def contract_number(account_id: int) -> str:
+    """The subscriber contract (personal account) a line belongs to, as printed on «Мои номера» and in
+    documents: the account's id in the operator's 12-digit form with its region prefix (77: Moscow),
+    '77' + 10 digits -> '770000001234'."""
+    return f"77{int(account_id):010d}"
 
 
 def _code_hash(attempt_id: str, code: str) -> str:
@@ -126,6 +124,15 @@ def _code_hash(attempt_id: str, code: str) -> str:
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def typed_code(text: str | None) -> str | None:
+    """The one rule of every one-time-code field (login, adding a number, transfers, password change,
+    parental control): spaces and dashes are ignored; what is left must be exactly 6 ASCII digits.
+    Anything else (letters, too short, empty) is not a code: None, said as a format error and never
+    counted as a wrong attempt."""
+    code = "".join(ch for ch in str(text or "") if ch not in " -\u00a0")
+    return code if len(code) == 6 and code.isascii() and code.isdigit() else None
 
 
 def new_code() -> str:
@@ -199,7 +206,7 @@ def _check_not_locked(guard: LoginGuard, now: datetime) -> None:
     if guard.locked_until is not None and now < guard.locked_until:
         left = guard.locked_until - now
         minutes, seconds = divmod(int(left.total_seconds()) + (1 if left.microseconds else 0), 60)
-        if guard.msisdn.isdigit():  # a number's login guard
+        if guard.msisdn.isdigit() or guard.msisdn.startswith("h"):  # a number's or a contract's login guard
             en, ru = "login locked", "Вход заблокирован"
         else:  # the guard of an add-number / transfer code
             en, ru = "code entry locked", "Ввод кода заблокирован"
@@ -297,14 +304,15 @@ def request_code(
 
 
 def check_code(*, session: Session, attempt_id: str, msisdn: str, code: str, purpose: str, now: datetime,
-               account_id: int | None = None, deny: bool = False) -> OtpCode:
+               account_id: int | None = None, deny: bool = False, guard_key: str | None = None,
+               payload: str | None = None) -> OtpCode:
     """Consume a code. Wrong / expired / reused / voided codes count as a failed attempt (so does any
     code when `deny`: the caller refuses this attempt whatever the code, with the same answer).
 
     The guard row is locked first, so concurrent guesses are compared one at a time and the third wrong
     one locks the rest out; the code row is locked and marked used with a conditional UPDATE, so a code
     is accepted once even when presented twice at the same moment."""
-    key = _guard_key(msisdn, purpose, account_id)
+    key = guard_key or _guard_key(msisdn, purpose, account_id)  # a home login: the contract's guard
     guard = _guard(session, key)
     _check_not_locked(guard, now)
     row = session.exec(
@@ -318,6 +326,7 @@ def check_code(*, session: Session, attempt_id: str, msisdn: str, code: str, pur
         and row.msisdn == msisdn
         and row.purpose == purpose
         and (account_id is None or row.account_id == account_id)
+        and (payload is None or row.payload == payload)
         and row.used_at is None
         and not row.voided
         and now < row.expires_at
@@ -358,6 +367,12 @@ class SessionInfo:
     created_at: datetime
     last_seen_at: datetime
     has_password: bool
+    login_home_id: int | None = None  # a home login (contract number): no line at all (issue 17)
+    home_account_id: int | None = None  # the home account the home section shows
+
+    @property
+    def is_home(self) -> bool:
+        return self.login_home_id is not None
 
 
 @dataclass
@@ -392,6 +407,17 @@ def _grant(session: Session, line: Line, now: datetime, binding: str | None = No
     return LoginGrant(ticket, line.msisdn)
 
 
+def grant_home(session: Session, home_account_id: int, now: datetime, binding: str | None = None,
+               via: str = "") -> LoginGrant:
+    """A one-time ticket for a home login (contract number); it becomes a session without a line."""
+    ticket = secrets.token_urlsafe(32)
+    session.add(LoginTicket(ticket_hash=_token_hash(ticket), line_id=None, home_account_id=home_account_id,
+                            binding_hash=binding_hash(binding), created_at=now, expires_at=now + TICKET_TTL,
+                            via=via[:16]))
+    session.flush()
+    return LoginGrant(ticket, "")
+
+
 def redeem_ticket(*, session: Session, ticket: str, client: str, now: datetime, binding: str | None = None,
                   require_binding: bool = False) -> LoginResult:
     """Turn a login ticket into a new session (a new random token at every login).
@@ -414,9 +440,26 @@ def redeem_ticket(*, session: Session, ticket: str, client: str, now: datetime, 
                        .values(used_at=now).execution_options(synchronize_session=False)).rowcount != 1:
         raise Unauthorized("this login link is no longer valid; log in again",
                            "Ссылка для входа устарела. Войдите ещё раз")
+    if row.line_id is None:
+        return _start_home_session(session, row.home_account_id, client, now, via=row.via)
     line = session.get(Line, row.line_id)
     _refuse_lost(line)
     return _start_session(session, line, client, now, via=row.via)
+
+
+def _start_home_session(session: Session, home_id: int, client: str, now: datetime, via: str = "") -> LoginResult:
+    from mts_portal.core.models import HomeAccount, HomeCredential
+
+    home = session.get(HomeAccount, home_id)
+    token = secrets.token_urlsafe(32)
+    row = AuthSession(token_hash=_token_hash(token), account_id=home.account_id, login_line_id=None,
+                      selected_line_id=None, login_home_id=home.id, home_account_id=home.id, created_at=now,
+                      last_seen_at=now, client=client[:64], via=via)
+    session.add(row)
+    session.flush()
+    has_password = session.get(HomeCredential, home.id) is not None
+    info = SessionInfo(row.id, home.account_id, 0, 0, "", "", now, now, has_password, home.id, home.id)
+    return LoginResult(token, info, first_login=not has_password)
 
 
 def _start_session(session: Session, line: Line, client: str, now: datetime, via: str = "") -> LoginResult:
@@ -491,8 +534,8 @@ def validate_session(*, session: Session, token: str | None, now: datetime, touc
         reason = "expired"
     elif now >= row.last_seen_at + IDLE_DEADLINE:
         reason = "idle"
-    login_line = session.get(Line, row.login_line_id)
-    if reason is None and (login_line is None or login_line.is_lost):
+    login_line = session.get(Line, row.login_line_id) if row.login_line_id is not None else None
+    if reason is None and row.login_home_id is None and (login_line is None or login_line.is_lost):
         reason = "line_lost"
     if reason:
         row.ended_at = now
@@ -502,10 +545,16 @@ def validate_session(*, session: Session, token: str | None, now: datetime, touc
     if touch_it and now - row.last_seen_at >= TOUCH_EVERY:
         row.last_seen_at = now
         session.add(row)
+    if row.login_home_id is not None:  # a home login: no line
+        from mts_portal.core.models import HomeCredential
+
+        return SessionInfo(row.id, row.account_id, 0, 0, "", "", row.created_at, row.last_seen_at,
+                           session.get(HomeCredential, row.login_home_id) is not None, row.login_home_id,
+                           row.home_account_id)
     selected = session.get(Line, row.selected_line_id)
     return SessionInfo(row.id, row.account_id, row.login_line_id, row.selected_line_id, login_line.msisdn,
                        selected.msisdn if selected else login_line.msisdn, row.created_at, row.last_seen_at,
-                       session.get(Credential, row.login_line_id) is not None)
+                       session.get(Credential, row.login_line_id) is not None, None, row.home_account_id)
 
 
 def ended_sessions(engine, tokens: list[str], now: datetime) -> set[str]:
@@ -524,16 +573,18 @@ def ended_sessions(engine, tokens: list[str], now: datetime) -> set[str]:
         for i in range(0, len(hashes), 900):
             rows += session.exec(
                 select(AuthSession.token_hash, AuthSession.ended_at, AuthSession.created_at,
-                       AuthSession.last_seen_at, Line.is_lost)
+                       AuthSession.last_seen_at, Line.is_lost, AuthSession.login_home_id)
                 .join(Line, Line.id == AuthSession.login_line_id, isouter=True)
                 .where(AuthSession.token_hash.in_(hashes[i:i + 900]))).all()
         return rows
 
     ended: set[str] = set(by_hash.values())  # an unknown token does not work either
     expiring: list[str] = []
-    for token_hash, ended_at, created_at, last_seen_at, is_lost in read(engine, fn):
+    for token_hash, ended_at, created_at, last_seen_at, is_lost, login_home_id in read(engine, fn):
         if ended_at is not None:
             continue
+        if login_home_id is not None:
+            is_lost = False  # a home login has no line that could be lost
         if now >= created_at + ABSOLUTE_TIMEOUT or now >= last_seen_at + IDLE_DEADLINE or is_lost in (None, True):
             expiring.append(by_hash[token_hash])
             continue
@@ -590,8 +641,9 @@ def account_lines(session: Session, account_id: int) -> list[Line]:
 
 def require_line(session: Session, info: SessionInfo, msisdn: str) -> Line:
     """The line named by a request, if it belongs to the session's account; otherwise NotFound
-    (the same answer as for a number that does not exist)."""
-    if not is_msisdn(msisdn):
+    (the same answer as for a number that does not exist). A home login (contract number) reaches no
+    line at all."""
+    if info.is_home or not is_msisdn(msisdn):
         raise NotFound("no such number in your account", "Такого номера нет в вашем личном кабинете")
     line = session.exec(select(Line).where(Line.msisdn == msisdn)).scalars().first()
     if line is None or not can_access(session, info.account_id, line):

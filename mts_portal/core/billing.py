@@ -910,7 +910,8 @@ def line_summary(*, session: Session, msisdn: str, now: datetime, catalog: Catal
 
 def check_invariants(*, session: Session, line_ids: list[int] | None = None) -> list[str]:
     """DESIGN §5: balance = sum of ledger; no bucket below zero or over its total;
-    a family pool adds up; bonus points = earned - spent. Returns the violations."""
+    a family pool adds up; bonus points = earned - spent; for the whole store also every home
+    contract's balance = sum of its ledger (home.check_invariants). Returns the violations."""
     problems: list[str] = []
     sums = dict(session.exec(
         select(LedgerEntry.line_id, func.sum(LedgerEntry.amount_kopecks)).group_by(LedgerEntry.line_id)
@@ -958,4 +959,8 @@ def check_invariants(*, session: Session, line_ids: list[int] | None = None) -> 
     ).scalar_one()
     if line_ids is None and fee_rows != fee_ledger:
         problems.append(f"daily fee charges {fee_rows} != daily fee ledger rows {fee_ledger}")
+    if line_ids is None:  # the whole store: the home internet and TV contracts' ledgers too
+        from mts_portal.core import home
+
+        problems.extend(home.check_invariants(session=session))
     return problems

@@ -173,17 +173,21 @@ def family_invite_terms(now: datetime) -> Terms:
         "month while they stay. Nothing is charged now.")
 
 
-def family_invite_precheck(session: Session, info: SessionInfo, owner_msisdn: str, invitee_text: str) -> str:
+def family_invite_precheck(session: Session, info: SessionInfo, owner_msisdn: str, invitee_text: str,
+                           now: datetime) -> str:
     """Before the invite confirmation opens: the number as family.invite reads it, refused at once (with
-    family.invite's own words) when it is malformed, the owner's own or not on the network. Read-only;
+    family.invite's own words) when it is malformed, the owner's own, not on the network, already in the
+    group or invited, a group's owner, in another group, or the group is full. Read-only;
     family.invite checks everything again, under lock, when the owner confirms."""
     owner = require_line(session, info, owner_msisdn)
     msisdn = auth.normalize_msisdn(invitee_text)
     if msisdn == owner.msisdn:
         raise Invalid("you cannot invite yourself", "Нельзя пригласить самого себя")
-    if session.exec(select(Line.id).where(Line.msisdn == msisdn)).first() is None:
+    invitee = session.exec(select(Line).where(Line.msisdn == msisdn)).scalars().first()
+    if invitee is None:
         raise Invalid("this number is not on our network",
                       "Это номер другого оператора: пригласить можно только абонента МТС")
+    family.check_invitee(session, owner, invitee, now)  # already in the group, invited, group full …
     return msisdn
 
 

@@ -9,7 +9,7 @@ from datetime import date
 from mts_portal.core.auth import format_msisdn
 from mts_portal.core.catalog import default_catalog
 from mts_portal.core.detail import RecordView
-from mts_portal.core.money import format_amount, format_data, format_rub
+from mts_portal.core.money import NBSP, format_amount, format_data, format_rub
 from mts_portal.core.words import country
 
 RULES = {
@@ -81,6 +81,11 @@ def amount_text(r: RecordView, lang: str) -> str:
     return "1 SMS"
 
 
+def _count(n: int, lang: str) -> str:
+    """A raw count with its digits grouped as on the rest of the page: 5698365 -> '5 698 365' / '5,698,365'."""
+    return f"{int(n):,}".replace(",", "," if lang == "en" else NBSP)
+
+
 def _day_text(iso: str) -> str:
     """'2026-11-22' (as the rater keeps it) -> '22.11.2026' (as every date on screen)."""
     try:
@@ -96,11 +101,14 @@ def explain(r: RecordView, lang: str, buckets: dict[int, tuple[str, str, str | N
     x = r.explanation or {}
     parts = [RULES.get(x.get("rule", ""), ("", ""))[i]]
     if r.kind == "voice" and x.get("seconds", 0) >= 3:
-        parts.append(f"{x['seconds']} с → {r.units} мин (округление до начатой минуты)" if i == 0 else
-                     f"{x['seconds']} s → {r.units} min (per started minute)")
+        parts.append(f"{_count(x['seconds'], lang)} с → {format_amount(r.units, 'min', lang)} (округление до "
+                     "начатой минуты)" if i == 0 else
+                     f"{_count(x['seconds'], lang)} s → {format_amount(r.units, 'min', lang)} (per started minute)")
     if r.kind == "data" and x.get("bytes"):
-        parts.append(f"{x['bytes']} Б → {r.units} КБ (до начатого килобайта)" if i == 0 else
-                     f"{x['bytes']} B → {r.units} KB (per started kilobyte)")
+        parts.append(f"{_count(x['bytes'], lang)} байт → {_count(r.units, lang)} КБ ({format_data(r.units, lang)}, "
+                     "до начатого килобайта)" if i == 0 else
+                     f"{_count(x['bytes'], lang)} bytes → {_count(r.units, lang)} KB ({format_data(r.units, lang)}, "
+                     "per started kilobyte)")
     for d in r.drawn:
         name = None
         if buckets and d["bucket_id"] in buckets:
@@ -119,9 +127,10 @@ def explain(r: RecordView, lang: str, buckets: dict[int, tuple[str, str, str | N
     if x.get("paid") and x.get("rate"):
         if r.kind == "data":
             money = -(-(x["paid"] * x["rate"]) // 1024)
-            parts.append(f"{x['paid']} КБ × {format_rub(x['rate'], lang)}/МБ ÷ 1024 = {format_rub(money, lang)} "
+            paid = _count(x["paid"], lang)
+            parts.append(f"{paid} КБ × {format_rub(x['rate'], lang)}/МБ ÷ 1024 = {format_rub(money, lang)} "
                          "(округление вверх до копейки)" if i == 0 else
-                         f"{x['paid']} KB × {format_rub(x['rate'], lang)}/MB ÷ 1024 = {format_rub(money, lang)} "
+                         f"{paid} KB × {format_rub(x['rate'], lang)}/MB ÷ 1024 = {format_rub(money, lang)} "
                          "(rounded up to the kopeck)")
         else:
             unit = ("мин" if i == 0 else "min") if r.kind == "voice" else "SMS"

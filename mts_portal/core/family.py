@@ -302,6 +302,26 @@ def _member(session: Session, member_id) -> tuple[FamilyMember, FamilyGroup]:
     return member, session.get(FamilyGroup, member.group_id)
 
 
+def check_invitee(session: Session, owner: Line, invitee: Line, now: datetime) -> None:
+    """Every refusal an invitation of `invitee` by `owner` can meet, read-only: asked before the fee
+    confirmation opens (cabinet.family_invite_precheck) and again by `invite` under lock."""
+    # a blocked or lost number is invited like any other (its status is not the inviter's business):
+    # it cannot join while it stays blocked (see _join)
+    if _is_owner_tariff(invitee):
+        raise Conflict("this number owns a family group itself", "Этот номер сам владелец группы «МЫ МТС»")
+    group = group_of_owner(session, owner.id)
+    current = live_members(session, group.id, now) if group is not None else []
+    if any(m.line_id == invitee.id and m.status == "active" for m in current):
+        raise Conflict("this number is already in your group", "Этот номер уже в вашей группе «МЫ МТС»")
+    if any(m.line_id == invitee.id for m in current):
+        raise Conflict("already invited", "Этот номер уже приглашён")
+    if active_membership(session, invitee.id) is not None:
+        raise Conflict("this number is already in a family group", "Этот номер уже состоит в семейной группе")
+    if len(current) >= FAMILY_MAX_MEMBERS:
+        raise Conflict(f"a group has at most {FAMILY_MAX_MEMBERS} members",
+                       f"В группе не больше {FAMILY_MAX_MEMBERS} участников")
+
+
 def invite(session: Session, info: auth.SessionInfo, owner_msisdn: str, invitee_text: str, now: datetime) -> FamilyMember:
     owner = _owner_line(session, info, owner_msisdn)
     _roll(session, [owner], now)
@@ -311,12 +331,7 @@ def invite(session: Session, info: auth.SessionInfo, owner_msisdn: str, invitee_
     invitee = session.exec(select(Line).where(Line.msisdn == msisdn)).scalars().first()
     if invitee is None:
         raise Invalid("this number is not on our network", "Это номер другого оператора: пригласить можно только абонента МТС")
-    # a blocked or lost number is invited like any other (its status is not the inviter's business):
-    # it cannot join while it stays blocked (see _join)
-    if _is_owner_tariff(invitee):
-        raise Conflict("this number owns a family group itself", "Этот номер сам владелец группы «МЫ МТС»")
-    if active_membership(session, invitee.id) is not None:
-        raise Conflict("this number is already in a family group", "Этот номер уже состоит в семейной группе")
+    check_invitee(session, owner, invitee, now)
     group = group_of_owner(session, owner.id)
     if group is None:
         group = FamilyGroup(owner_line_id=owner.id, created_at=now)
@@ -332,12 +347,7 @@ def invite(session: Session, info: auth.SessionInfo, owner_msisdn: str, invitee_
             old.status = "expired"
             old.ended_at = now
             session.add(old)
-    current = live_members(session, group.id, now)
-    if any(m.line_id == invitee.id for m in current):
-        raise Conflict("already invited", "Этот номер уже приглашён")
-    if len(current) >= FAMILY_MAX_MEMBERS:
-        raise Conflict(f"a group has at most {FAMILY_MAX_MEMBERS} members",
-                       f"В группе не больше {FAMILY_MAX_MEMBERS} участников")
+    check_invitee(session, owner, invitee, now)  # again, with the expired invitations cleared
     member = FamilyMember(group_id=group.id, line_id=invitee.id, status="pending", invited_at=now)
     session.add(member)
     session.flush()

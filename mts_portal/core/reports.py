@@ -153,12 +153,24 @@ def _html(dest: Path, title: str, rows, total_row, lang: str, cut: bool) -> None
     dest.write_text(out.getvalue(), encoding="utf-8")
 
 
+def add_fonts(pdf: FPDF) -> None:
+    """The portal's typeface, Inter (scripts/fonts.py makes these TrueType files from the same npm package
+    as the web font): its Latin subset, then its Cyrillic and Latin-extended (₽) subsets as fallbacks,
+    then DejaVu Sans for any sign Inter's subsets lack."""
+    for family, stem in (("Inter", "Inter-latin"), ("InterCyr", "Inter-cyrillic"), ("InterExt", "Inter-latin-ext")):
+        pdf.add_font(family, "", str(FONTS / f"{stem}-400.ttf"))
+        pdf.add_font(family, "B", str(FONTS / f"{stem}-700.ttf"))
+    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
+    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+    pdf.set_fallback_fonts(["InterCyr", "InterExt", "DejaVu"])
+
+
 def pdf_widths(pdf: FPDF, header: list[str], rows: list[list[str]] = ()) -> tuple[float, ...]:
     """Column widths (mm) in which no word is split: each column is at least as wide as its longest
     word — of the header (bold) and of its cells (a country, a number) — with the cell padding; the
     explanation takes what is left (and wraps at spaces)."""
     def widest(words: set[str], style: str) -> float:
-        pdf.set_font("DejaVu", style, 7)
+        pdf.set_font("Inter", style, 7)
         return max((pdf.get_string_width(w) for w in words), default=0.0)
 
     widths = []
@@ -167,7 +179,7 @@ def pdf_widths(pdf: FPDF, header: list[str], rows: list[list[str]] = ()) -> tupl
         need = max(widest(set(_pdf_header(h).split()), "B"), min(widest(words, ""), PDF_MAX_WORD))
         widths.append(max(PDF_MIN_WIDTHS[i], round(need + 2 * PDF_PAD + 1.5, 1)))
     widths.append(pdf.epw - sum(widths))
-    pdf.set_font("DejaVu", "", 7)
+    pdf.set_font("Inter", "", 7)
     return tuple(widths)
 
 
@@ -178,18 +190,17 @@ def _pdf_header(h: str) -> str:
 
 def _pdf(dest: Path, title: str, rows, total_row, lang: str, cut: bool) -> None:
     pdf = FPDF(orientation="L", unit="mm", format="A4")
-    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+    add_fonts(pdf)
     pdf.set_auto_page_break(True, margin=12)
     pdf.add_page()
     pdf.set_fill_color(227, 6, 17)
     pdf.set_text_color(255, 255, 255)
-    pdf.set_font("DejaVu", "B", 11)
+    pdf.set_font("Inter", "B", 11)
     pdf.cell(18, 8, "МТС", fill=True, align="C")
     pdf.set_text_color(0, 0, 0)
     pdf.set_fill_color(255, 255, 255)  # the logo's red must not fill the table
     pdf.ln(10)
-    pdf.set_font("DejaVu", "B", 13)
+    pdf.set_font("Inter", "B", 13)
     pdf.cell(0, 8, title, new_x="LMARGIN", new_y="NEXT")
     cells = [_cells(e) for e in rows]
     widths = pdf_widths(pdf, HEADER[lang], cells)
@@ -211,7 +222,7 @@ def _pdf(dest: Path, title: str, rows, total_row, lang: str, cut: bool) -> None:
     if cut:
         pdf.multi_cell(0, 5, (f"Показаны первые {MAX_PRINTED} записей; полный список — в CSV." if lang == "ru" else
                               f"First {MAX_PRINTED} records; the CSV has them all."), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("DejaVu", "B", 9)
+    pdf.set_font("Inter", "B", 9)
     pdf.multi_cell(0, 6, _summary(total_row))
     pdf.output(str(dest))
 

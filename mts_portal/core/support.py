@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
+import snowballstemmer
 from sqlmodel import Session
 
-from mts_portal.core import auth, domain
+from mts_portal.core import domain, phones
 from mts_portal.core.auth import SessionInfo
 from mts_portal.core.errors import Invalid
 from mts_portal.core.models import SupportRequest
@@ -29,24 +31,24 @@ FAQ = [
     Faq("balance", "Как проверить баланс?", "Баланс виден на главной странице «Мой МТС» и обновляется сам сразу после "
         "каждого звонка, SMS или сессии интернета.", "How do I check my balance?",
         "The balance is on the home page and updates by itself after every call, SMS or data session.",
-        "баланс счёт деньги остаток balance money"),
+        "баланс счёт счету деньги денег остаток средств посмотреть узнать balance money left see"),
     Faq("topup", "Как пополнить счёт картой?", "Откройте «Счёт» → «Пополнить», укажите сумму и карту. Платёж "
         "подтверждается в окне; двойное нажатие не спишет деньги дважды.", "How do I top up by card?",
         "Open Money → Top up, enter the amount and a card and confirm. A double click never pays twice.",
-        "пополнить пополнение карта оплатить платёж top up card pay"),
+        "пополнить пополнение баланс положить закинуть карта картой банковской оплатить платёж top up card pay add"),
     Faq("promise", "Что такое обещанный платёж?", "Деньги в долг на 3 дня, когда на счёте меньше 300 ₽. Плата от 0 до "
         "50 ₽ в зависимости от суммы. Погашается из ближайшего пополнения.", "What is a promised payment?",
         "Credit for 3 days when the balance is below 300 ₽. A fee of 0–50 ₽ by amount; repaid by your next top-up.",
-        "обещанный платёж долг кредит занять promised credit loan"),
+        "обещанный платёж долг кредит занять взаймы пустой promised credit loan borrow empty"),
     Faq("trust", "Как пользоваться связью в минус?", "Подключите «На полном доверии» в «Счёт» → «Обещанный платёж»: "
         "баланс сможет опуститься до −300 ₽.", "Can I go below zero?",
         "Turn on Full trust in Money → Promised payment: the balance may go down to −300 ₽.",
-        "минус доверие полном кредит ноль full trust negative credit"),
+        "минус отрицательный доверие полном кредит ноль звонить продолжать full trust negative credit below zero"),
     Faq("roaming", "Как не переплатить в роуминге?", "Перед поездкой подключите в «Роуминг»: по России — «Везде как дома», "
         "за границей — «Забугорище» (пакеты как дома за суточную плату) или «Ноль без границ» (бесплатные входящие).",
         "How not to overpay in roaming?", "Before a trip, in Roaming: At home everywhere for Russia; Zabugorishche "
         "(your bundles abroad for a daily fee) or Zero without borders (free incoming) abroad.",
-        "роуминг заграница поездка путешествие отпуск roaming abroad travel trip"),
+        "роуминг заграница граница границу поездка еду путешествие связь роуминге roaming abroad travel trip"),
     Faq("internet", "Закончился интернет, что делать?", "В разделе «Интернет» купите пакет: +1 ГБ за 100 ₽, +5 ГБ за "
         "350 ₽ до конца месяца или «Турбо» 2 ГБ на сутки за 95 ₽.", "I'm out of data. What now?",
         "In Internet buy a package: +1 GB for 100 ₽, +5 GB for 350 ₽ to the month's end, or Turbo 2 GB for 24 h, 95 ₽.",
@@ -70,7 +72,7 @@ FAQ = [
     Faq("family", "Как поделиться интернетом с семьёй?", "На тарифе «МЫ МТС» пригласите до 5 номеров в разделе «МЫ МТС» "
         "и распределите минуты, SMS и гигабайты. Каждый участник — 50 ₽ в месяц.", "How do I share data with family?",
         "On MY MTS invite up to 5 numbers in the Family section and share minutes, SMS and GB; 50 ₽ a month each.",
-        "семья семейный поделиться общий мы мтс family share group"),
+        "семья семейный поделиться раздать общий дети детям родственники близкие мы мтс family share group kids"),
     Faq("bonus", "Как потратить бонусные баллы?", "За каждые 5 ₽ списаний начисляется 1 балл. В «МТС Бонус» обменяйте "
         "баллы на «Везде как дома», «Ноль без границ», +1 ГБ или GOOD'OK.", "How do I spend bonus points?",
         "1 point for every 5 ₽ charged. In MTS Bonus exchange points for services.",
@@ -128,24 +130,58 @@ def city_name(city: str, lang: str = "ru") -> str:
 
 
 _WORD = re.compile(r"[а-яёa-z0-9]+", re.IGNORECASE)
+# words that say nothing about what a question is about
+_STOP = set("""как что где мне мой моя мои меня это если или так уже еще ещё для при про над под без чем чтобы
+можно нужно нужна хочу могу какой какая какие какую куда когда почему зачем сколько есть был была было будет
+the and for how can what where which why when who does did my me you your our with from into this that are was
+is do to of on in at an it be am not too get out""".split())
+_STEMMERS = {"ru": snowballstemmer.stemmer("russian"), "en": snowballstemmer.stemmer("english")}
+# how much a query word counts, by where the entry has it: its question, its keywords, its answer
+_FIELD_WEIGHT = {"q": 3.0, "k": 2.0, "a": 1.0}
 
 
 def _stem(word: str) -> str:
-    """A crude stem: the first 5 letters are enough to match Russian word forms."""
-    return word.lower().replace("ё", "е")[:5]
+    """A word's stem (Snowball, Russian or English by its letters), cut to 5 letters so that word forms
+    the stemmer leaves apart («пополнить» / «пополнение») still meet."""
+    word = word.lower().replace("ё", "е")
+    lang = "ru" if any("а" <= ch <= "я" for ch in word) else "en"
+    return _STEMMERS[lang].stemWord(word)[:5]
+
+
+def _stems(text: str) -> set[str]:
+    return {_stem(w) for w in _WORD.findall(text or "") if len(w) > 2 and w.lower() not in _STOP}
+
+
+def _index() -> tuple[list[dict[str, set[str]]], dict[str, float]]:
+    fields = [{"q": _stems(f.q_ru + " " + f.q_en), "k": _stems(f.keywords), "a": _stems(f.a_ru + " " + f.a_en)}
+              for f in FAQ]
+    df: dict[str, int] = {}
+    for entry in fields:
+        for stem in set().union(*entry.values()):
+            df[stem] = df.get(stem, 0) + 1
+    # a word found in every entry tells nothing; one found in a single entry tells the most
+    idf = {stem: math.log((len(FAQ) + 1) / n) for stem, n in df.items()}
+    return fields, idf
+
+
+_FIELDS, _IDF = _index()
 
 
 def search(query: str, limit: int = 20) -> list[tuple[Faq, int]]:
-    """FAQ entries ranked by how many query words (stemmed) they contain."""
-    words = {_stem(w) for w in _WORD.findall(query or "") if len(w) > 2}
+    """FAQ entries ranked by meaning: each query word (stemmed) counts by how rare it is among the entries
+    (idf) and by where the entry has it (its question counts most, then its keywords, then its answer).
+    The score is a whole number (×100) so that ties keep the FAQ's order."""
+    words = _stems(query)
     if not words:
         return [(f, 0) for f in FAQ][:limit]
     scored = []
-    for f in FAQ:
-        hay = {_stem(w) for w in _WORD.findall(" ".join((f.q_ru, f.a_ru, f.q_en, f.a_en, f.keywords)))}
-        score = len(words & hay)
-        if score:
-            scored.append((f, score))
+    for f, entry in zip(FAQ, _FIELDS, strict=True):
+        score = 0.0
+        for w in words:
+            weight = max((_FIELD_WEIGHT[name] for name, stems in entry.items() if w in stems), default=0.0)
+            score += weight * _IDF.get(w, 0.0)
+        if score > 0:
+            scored.append((f, round(score * 100)))
     scored.sort(key=lambda x: -x[1])
     return scored[:limit]
 
@@ -174,7 +210,7 @@ def chat_answer(message: str, lang: str = "ru") -> ChatReply:
 
 def request_callback(session: Session, info: SessionInfo, phone: str, topic: str, preferred: str | None,
                      now: datetime) -> SupportRequest:
-    number = auth.normalize_msisdn(phone)
+    number = phones.normalize_russian(phone)  # a landline may be called back too
     topic = (topic or "").strip()
     if not 3 <= len(topic) <= 500:
         raise Invalid("topic: 3–500 characters", "Опишите вопрос (от 3 до 500 символов)")

@@ -17,7 +17,7 @@ def filters() -> rx.Component:
     return card(rx.vstack(
         rx.flex(
             rx.vstack(rx.text(T["detail.period"], size="1", color="var(--gray-11)"),
-                      rx.select.root(rx.select.trigger(id="detail-period"), rx.select.content(
+                      rx.select.root(rx.select.trigger(id="detail-period", aria_label=T["detail.period"]), rx.select.content(
                           *[rx.select.item(T[f"detail.p.{p}"], value=p) for p in ("month", "last", "7", "custom")]),
                           value=DetailState.preset, on_change=DetailState.set_preset), spacing="1"),
             rx.vstack(rx.text(T["detail.kind"], size="1", color="var(--gray-11)"),
@@ -30,8 +30,14 @@ def filters() -> rx.Component:
             gap="16px", wrap="wrap", align="end",
         ),
         rx.cond(DetailState.preset == "custom", rx.flex(
-            rx.input(type="date", value=DetailState.date_from, on_change=DetailState.set_date_from, id="detail-from"),
-            rx.input(type="date", value=DetailState.date_to, on_change=DetailState.set_date_to, id="detail-to"),
+            # text fields in the interface's date format (a browser's date input follows the browser's
+            # locale, not the page's language: 12/01/2026 in a Russian page)
+            rx.input(value=DetailState.from_text, on_change=DetailState.set_date_from, id="detail-from",
+                     placeholder=T["detail.date_hint"], aria_label=T["detail.from"], input_mode="numeric",
+                     max_length=24, width="140px"),
+            rx.input(value=DetailState.to_text, on_change=DetailState.set_date_to, id="detail-to",
+                     placeholder=T["detail.date_hint"], aria_label=T["detail.to"], input_mode="numeric",
+                     max_length=24, width="140px"),
             rx.button(T["detail.show"], on_click=DetailState.apply, id="detail-apply"),
             gap="8px", wrap="wrap")),
         rx.cond(DetailState.error != "", rx.text(DetailState.error, color="red", size="2", id="detail-error")),
@@ -111,9 +117,10 @@ def exports_card() -> rx.Component:
             gap="8px", align="center", wrap="wrap"),
         rx.form(rx.flex(
             rx.input(name="email", value=DetailState.email, on_change=DetailState.set_email, type="email",
-                     placeholder="e-mail", id="detail-email", min_width="0", flex="1 1 220px"),
+                     placeholder="e-mail", id="detail-email", aria_label="e-mail", min_width="0", flex="1 1 220px"),
             rx.el.input(type="hidden", name="key", value=DetailState.request_key, read_only=True),
-            rx.select.root(rx.select.trigger(), rx.select.content(
+            rx.select.root(rx.select.trigger(id="detail-email-format", aria_label=T["detail.email_format"]),
+                           rx.select.content(
                 *[rx.select.item(f.upper(), value=f) for f in ("pdf", "csv", "html")]), name="fmt",
                 default_value="pdf"),
             rx.button(T["detail.email"], type="submit", id="detail-send-email", loading=DetailState.mailing),

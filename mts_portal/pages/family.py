@@ -17,7 +17,7 @@ def share_line(sh) -> rx.Component:
         rx.hstack(rx.text(sh.label, size="2", weight="medium"), rx.spacer(),
                   rx.text(T["family.used"] + " " + sh.used, size="2", class_name="share-used"),
                   width="100%"),
-        rx.progress(value=sh.pct, max=100, size="1", margin_y="4px"),
+        rx.progress(value=sh.pct, max=100, size="1", margin_y="4px", aria_label=sh.label),
         rx.hstack(rx.text(sh.quota, size="1", color="var(--gray-11)"), rx.spacer(),
                   rx.text(T["family.left"] + " " + sh.remaining, size="1", color="var(--gray-11)"), width="100%"),
         width="100%", class_name="share share-" + sh.kind,
@@ -129,7 +129,7 @@ def owner_view() -> rx.Component:
             rx.text(T["family.invite_hint"], size="2", color="var(--gray-11)", id="invite-hint"),
             rx.form(rx.flex(
                 rx.input(name="msisdn", placeholder="+7 9XX XXX-XX-XX", type="tel", id="invite-msisdn", flex="1",
-                         min_width="200px", required=True, value=FamilyState.invite_msisdn,
+                         min_width="200px", value=FamilyState.invite_msisdn,
                          on_change=FamilyState.set_invite_msisdn),
                 rx.button(T["family.invite"], type="submit", id="invite-send"),
                 gap="8px", wrap="wrap", width="100%"), on_submit=FamilyState.ask_invite, width="100%"),

@@ -93,6 +93,62 @@ def charges_card() -> rx.Component:
     )
 
 
+def spending_card() -> rx.Component:
+    """This billing period's charges by category, with bars: what a subscriber looks at after the balance."""
+    return card(
+        rx.vstack(
+            rx.hstack(rx.vstack(section_title("home.spending"),
+                                rx.text(HomeState.period_label, size="1", color="var(--gray-11)", id="spending-period"),
+                                spacing="0"),
+                      rx.spacer(),
+                      rx.link(UiState.t["home.all_spending"], href="/money?tab=spending", size="2"),
+                      width="100%", align="start"),
+            rx.cond(
+                HomeState.spending.length() > 0,
+                rx.vstack(
+                    rx.foreach(HomeState.spending, lambda c: rx.vstack(
+                        rx.hstack(rx.text(c["name"], size="2"), rx.spacer(),
+                                  rx.text(c["amount"], size="2", weight="medium", white_space="nowrap"), width="100%"),
+                        rx.box(rx.box(width=c["pct"] + "%", height="6px", background=RED, border_radius="3px"),
+                               width="100%", height="6px", background="var(--gray-3)", border_radius="3px",
+                               aria_hidden="true"),
+                        spacing="1", width="100%", class_name="spending-row",
+                    )),
+                    rx.hstack(rx.text(UiState.t["home.spending_total"], size="2", weight="bold"), rx.spacer(),
+                              rx.text(HomeState.spending_total, size="2", weight="bold", id="spending-total"),
+                              width="100%", padding_top="4px", border_top="1px solid var(--gray-4)"),
+                    spacing="3", width="100%", id="period-spending"),
+                empty_note(UiState.t["home.no_spending"]),
+            ),
+            spacing="3", width="100%",
+        ),
+        id="spending-card",
+    )
+
+
+def notes_card() -> rx.Component:
+    """The three latest notifications (kept 3 days), newest first."""
+    return card(
+        rx.vstack(
+            rx.hstack(section_title("home.notes"), rx.spacer(),
+                      rx.link(UiState.t["home.all_notes"], href="/notifications", size="2"), width="100%"),
+            rx.cond(
+                HomeState.notes.length() > 0,
+                rx.vstack(rx.foreach(HomeState.notes, lambda n: rx.hstack(
+                    rx.box(width="8px", height="8px", min_width="8px", border_radius="50%", margin_top="6px",
+                           background=rx.cond(n["unread"] == "1", RED, "var(--gray-6)"), aria_hidden="true"),
+                    rx.vstack(rx.text(n["text"], size="2"), rx.text(n["when"], size="1", color="var(--gray-11)"),
+                              spacing="0", min_width="0"),
+                    align="start", spacing="2", width="100%", class_name="home-note",
+                )), spacing="3", width="100%", id="latest-notes"),
+                empty_note(UiState.t["home.no_notes"]),
+            ),
+            spacing="3", width="100%",
+        ),
+        id="notes-card",
+    )
+
+
 def password_offer() -> rx.Component:
     return rx.cond(
         HomeState.show_password_offer,
@@ -146,5 +202,7 @@ def home_page() -> rx.Component:
         rx.grid(balance_card(), tariff_card(), columns=rx.breakpoints(initial="1", md="2"), spacing="4",
                 width="100%"),
         bundles_card(),
+        rx.grid(spending_card(), notes_card(), columns=rx.breakpoints(initial="1", md="2"), spacing="4",
+                width="100%"),
         charges_card(),
     )

@@ -152,7 +152,7 @@ def support_page() -> rx.Component:
                     spacing="3", width="100%")),
                 card(rx.vstack(
                     section_title("support.shops"),
-                    rx.select.root(rx.select.trigger(id="shop-city"), rx.select.content(
+                    rx.select.root(rx.select.trigger(id="shop-city", aria_label=T["support.city"]), rx.select.content(
                         *[rx.select.item(rx.cond(UiState.lang == "en", city_name(c, "en"), c), value=c)
                           for c in SHOPS]), value=s.city, on_change=s.set_city),
                     rx.cond(s.shop_rows.length() > 0,

@@ -344,7 +344,7 @@ def money_page() -> rx.Component:
                 *[rx.tabs.trigger(T[f"money.tab.{v}"], value=v, id=f"tab-{v}",
                                   box_shadow=rx.breakpoints(initial=line, lg="none")) for v in TABS],
                 size="2", id="money-tabs",
-                display=rx.breakpoints(initial="grid", lg="flex"), grid_template_columns="repeat(3, auto)",
+                display=rx.breakpoints(initial="grid", lg="flex"), grid_template_columns="repeat(3, minmax(0, 1fr))",
                 justify_content=rx.breakpoints(initial="stretch", lg="flex-start"),
                 box_shadow=rx.breakpoints(initial="none", lg=line),
                 style={"--tab-padding-x": rx.breakpoints(initial="2px", lg="var(--space-2)"),

@@ -17,7 +17,8 @@ def number_row(r) -> rx.Component:
                       rx.cond(r["selected"] == "1", rx.badge(UiState.t["numbers.current"], color_scheme="green")),
                       align="center", spacing="2", wrap="wrap"),
             rx.hstack(
-                rx.text(rx.cond(r["own"] == "1", UiState.t["numbers.own"], UiState.t["numbers.added"]), size="1",
+                rx.text(rx.cond(r["own"] == "1", UiState.t["numbers.own"], UiState.t["numbers.added"]),
+                        "\u00a0", rx.el.span(r["contract"], class_name="contract-number"), size="1",
                         color="var(--gray-11)"),
                 rx.badge(r["status_text"], color_scheme=rx.match(r["status"], ("active", "green"),
                                                                  ("suspended", "orange"), "red"), variant="soft"),
@@ -62,14 +63,14 @@ def add_number() -> rx.Component:
                 NumbersState.add_step == "phone",
                 rx.form(rx.flex(
                     rx.input(name="msisdn", placeholder="+7 9XX XXX-XX-XX", type="tel", id="add-msisdn", size="3",
-                             flex="1", min_width="200px", required=True),
+                             flex="1", min_width="200px"),
                     rx.button(UiState.t["numbers.send_code"], type="submit", size="3", id="add-send-code"),
                     gap="8px", wrap="wrap", width="100%"), on_submit=NumbersState.request_add, width="100%",
                     reset_on_submit=False),
                 rx.form(rx.flex(
                     rx.text(NumbersState.add_label, weight="medium", width="100%"),
                     rx.input(name="code", placeholder="••••••", input_mode="numeric", max_length=6, id="add-code",
-                             size="3", flex="1", min_width="140px", required=True),
+                             size="3", flex="1", min_width="140px"),
                     rx.button(UiState.t["numbers.confirm"], type="submit", size="3", id="add-confirm"),
                     rx.button(UiState.t["cancel"], type="button", size="3", variant="soft",
                               on_click=NumbersState.cancel_add),

@@ -118,7 +118,9 @@ def services_page() -> rx.Component:
                         s.set_block(False), "unblock-number", color="green"),
                     ask(T["services.block"], T["services.block_q"], T["services.block_hint"], s.prepare("block"),
                         s.set_block(True), "block-number", color="gray", variant="outline")),
-            gap="12px", align="center", width="100%", wrap="wrap")),
+            # on a phone the button goes under the text (beside it, the text was squeezed to a narrow column)
+            gap="12px", align=rx.breakpoints(initial="start", sm="center"), width="100%",
+            direction=rx.breakpoints(initial="column", sm="row"), id="block-card")),
         title_key="services.title",
     )
 

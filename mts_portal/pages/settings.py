@@ -49,10 +49,10 @@ def password_card() -> rx.Component:
                                max_length=6, id="password-code", auto_complete="one-time-code")),
             _field_error("code"),
             rx.vstack(_pwd_input("new_password", "new", type="password", placeholder=UiState.t["pwd.new"],
-                                 id="settings-new-password", auto_complete="new-password", required=True),
+                                 id="settings-new-password", auto_complete="new-password"),
                       _field_error("new"), spacing="1", width="100%"),
             rx.vstack(_pwd_input("repeat_password", "repeat", type="password", placeholder=UiState.t["pwd.repeat"],
-                                 id="settings-repeat-password", auto_complete="new-password", required=True),
+                                 id="settings-repeat-password", auto_complete="new-password"),
                       _field_error("repeat"), spacing="1", width="100%"),
             rx.button(UiState.t["save"], type="submit", id="settings-save-password"),
             spacing="3", width="100%", max_width="420px",
@@ -67,7 +67,7 @@ def notify_card() -> rx.Component:
                   rx.text(UiState.t["settings.notify_hint"], size="2", color="var(--gray-11)"), spacing="1"),
         rx.spacer(),
         rx.switch(checked=SettingsState.sms_notify, on_change=SettingsState.toggle_notify, size="3",
-                  id="sms-notify-switch"),
+                  id="sms-notify-switch", aria_label=UiState.t["settings.notify"]),
         align="center", gap="12px", width="100%",
     ))
 

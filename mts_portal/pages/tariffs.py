@@ -59,9 +59,10 @@ def compare_table() -> rx.Component:
             ("tariffs.rate_min", "rate_min"), ("tariffs.rate_sms", "rate_sms"), ("tariffs.rate_mb", "rate_mb")]
     return card(rx.vstack(
         section_title("tariffs.compare"),
-        rx.scroll_area(rx.table.root(
+        # a plain scrolling region a keyboard can reach (tab stop, named), not Radix's ScrollArea viewport
+        rx.box(rx.table.root(
             rx.table.header(rx.table.row(
-                rx.table.column_header_cell(""),
+                rx.table.column_header_cell(rx.el.span(T["tariffs.compare"], class_name="visually-hidden")),
                 rx.foreach(TariffsState.catalogue, lambda t: rx.table.column_header_cell(
                     t["name"], color=rx.cond(t["current"] == "1", RED, "inherit"))),
             )),
@@ -70,7 +71,8 @@ def compare_table() -> rx.Component:
                 rx.foreach(TariffsState.catalogue, _cell(key)),
             ) for label, key in rows]),
             size="1", variant="surface", id="compare-table",
-        ), scrollbars="horizontal", type="auto", width="100%"),
+        ), overflow_x="auto", width="100%", tab_index=0, role="region", aria_label=T["tariffs.compare"],
+            id="compare-scroll"),
         spacing="3", width="100%",
     ))
 

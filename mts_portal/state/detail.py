@@ -4,7 +4,7 @@ exports (CSV, HTML, PDF), ordering to e-mail and the reports kept 3 days."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import reflex as rx
 from sqlalchemy import select
@@ -17,6 +17,7 @@ from mts_portal.core.models import Bucket
 from mts_portal.core.money import format_amount, format_data, format_rub
 from mts_portal.i18n import add, tr
 from mts_portal.state.base import SessionState, query, write
+from mts_portal.state.views import day_text
 
 add({
     "detail.title": ("Детализация", "Detail"),
@@ -25,6 +26,8 @@ add({
     "detail.p.last": ("Прошлый месяц", "Last month"),
     "detail.p.7": ("7 дней", "7 days"),
     "detail.p.custom": ("Свой период", "Custom"),
+    "detail.email_format": ("Формат файла", "File format"),
+    "detail.date_hint": ("ДД.ММ.ГГГГ", "1 Dec 2026"),
     "detail.from": ("С", "From"),
     "detail.to": ("По", "To"),
     "detail.kind": ("Тип", "Type"),
@@ -53,11 +56,30 @@ PAGE = 30
 NO_TOTALS = {"count": "", "charged": "", "minutes": "", "sms": "", "data": "", "period": ""}
 
 
+def field_day(day: date, lang: str) -> str:
+    """A day as the period fields show it: '01.12.2026' (ru) / '1 Dec 2026' (en), as every date on screen."""
+    return day_text(day, lang) if lang == "en" else day.strftime("%d.%m.%Y")
+
+
+def parse_day(text: str) -> date:
+    """A typed day: '01.12.2026', '1.12.2026', '2026-12-01', '01/12/2026' (day first) or '1 Dec 2026'.
+    Raises ValueError."""
+    raw = " ".join(str(text or "").split())
+    for fmt in ("%d.%m.%Y", "%Y-%m-%d", "%d/%m/%Y", "%d %b %Y", "%d %B %Y"):
+        try:
+            return datetime.strptime(raw, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"not a day: {text!r}")
+
+
 class DetailState(SessionState):
     preset: str = "month"
     kind: str = "all"
-    date_from: str = ""
+    date_from: str = ""  # ISO days, what the period is computed from
     date_to: str = ""
+    from_text: str = ""  # the same days as the fields show them, in the interface language
+    to_text: str = ""
     rows: list[dict[str, str]] = []
     next_cursor: str = ""
     totals: dict[str, str] = dict(NO_TOTALS)  # every key present: nothing 'undefined' while loading
@@ -79,6 +101,10 @@ class DetailState(SessionState):
         if self.preset == "7":
             return now - timedelta(days=7), now + timedelta(minutes=1)
         if self.preset == "custom":
+            first, last = parse_day(self.from_text), parse_day(self.to_text)
+            if last < first:
+                raise ValueError("the period ends before it starts")
+            self.date_from, self.date_to = first.isoformat(), last.isoformat()
             return detail.day_window(self.date_from, self.date_to)  # the input domain: dates of 2000–2099
         p = period_of(now)
         return p.start, p.end
@@ -157,6 +183,9 @@ class DetailState(SessionState):
         if not self.date_from:
             self.date_from = today.replace(day=1).isoformat()
             self.date_to = today.isoformat()
+        lang = self._lang()  # the fields in the interface language (a language change loads the page again)
+        self.from_text = field_day(date.fromisoformat(self.date_from), lang)
+        self.to_text = field_day(date.fromisoformat(self.date_to), lang)
         self.next_cursor = ""
         await self._reload(info)
 
@@ -173,11 +202,11 @@ class DetailState(SessionState):
 
     @rx.event
     def set_date_from(self, value: str):
-        self.date_from = str(value)[:10]
+        self.from_text = str(value)[:24]
 
     @rx.event
     def set_date_to(self, value: str):
-        self.date_to = str(value)[:10]
+        self.to_text = str(value)[:24]
 
     @rx.event
     def set_email(self, value: str):

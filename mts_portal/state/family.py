@@ -255,7 +255,8 @@ class FamilyState(SessionState):
         who = str((form or {}).get("msisdn", "") or self.invite_msisdn)[:32]
         self.invite_msisdn = who
         try:
-            msisdn = await query(lambda s: cabinet.family_invite_precheck(s, info, info.selected_msisdn, who))
+            msisdn = await query(lambda s: cabinet.family_invite_precheck(s, info, info.selected_msisdn, who,
+                                                                                runtime.now()))
         except DomainError as exc:
             self.invite_error = self._msg(exc)
             return

@@ -48,6 +48,10 @@ class HomeState(SessionState):
     owed_text: str = ""
     buckets: list[BucketRow] = []
     charges: list[dict[str, str]] = []
+    period_label: str = ""
+    spending: list[dict[str, str]] = []
+    spending_total: str = ""
+    notes: list[dict[str, str]] = []
     show_password_offer: bool = False
     _line_id: int = 0
     _since: int = 0  # HUB.mark() before the view was last read
@@ -67,6 +71,10 @@ class HomeState(SessionState):
         self.owed_text = view["owed_text"]
         self.buckets = view["buckets"]
         self.charges = view["charges"]
+        self.period_label = view["period_label"]
+        self.spending = view["spending"]
+        self.spending_total = view["spending_total"]
+        self.notes = view["notes"]
 
     @rx.event
     async def load(self):

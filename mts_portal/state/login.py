@@ -307,11 +307,11 @@ class LoginState(UiState):
     @rx.event
     async def submit_code(self, form: dict):
         self._clear_error()
-        code = "".join(ch for ch in str(form.get("code", "")) if ch not in " -\u00a0")
+        code = auth.typed_code(form.get("code"))
         if not self._attempt_id:
             self.step = "phone"
             return
-        if len(code) != 6 or not (code.isascii() and code.isdigit()):
+        if code is None:
             # not a code at all (letters, too short): said so, and not counted as a wrong attempt
             self.locked = False
             self._show_error(both("login.code_format"))
@@ -334,6 +334,10 @@ class LoginState(UiState):
             self._show_error(both(exc))
             return
         password = str(form.get("password", ""))
+        if not password:
+            # an empty password is not a wrong one: said at the field, nothing counted
+            self._show_error(both("login.password_empty"))
+            return
         self.busy = True
         yield
         client = self._client()

@@ -141,6 +141,8 @@ add({
     "transfer.err.to": ("Введите номер получателя", "Enter the recipient's number"),
     "transfer.send": ("Получить код", "Get a code"),
     "transfer.confirm": ("Перевести", "Transfer"),
+    "transfer.code_format": ("Код — это 6 цифр из SMS. Попытка не засчитана.",
+                             "The code is the 6 digits from the SMS. This try was not counted."),
     "transfer.code_sent": ("Код подтверждения отправлен на ваш номер.", "A confirmation code was sent to your number."),
     "transfer.done": ("Перевод выполнен", "Transfer done"),
     "history.more": ("Показать ещё", "Show more"),
@@ -703,7 +705,11 @@ class MoneyState(SessionState):
             return
         self._clear("transfer")
         transfer_id, attempt = self._transfer
-        code = "".join(ch for ch in str(form.get("code", "")) if ch.isdigit())
+        code = auth.typed_code(form.get("code"))
+        if code is None:
+            # the rule of every code field (auth.typed_code): not a code, said so, not counted as a wrong try
+            self._say("transfer-code", both("transfer.code_format"))
+            return
         self.busy = "code"
         yield
         try:

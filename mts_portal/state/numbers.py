@@ -16,8 +16,8 @@ add({
     "numbers.title": ("Мои номера", "My numbers"),
     "numbers.hint": ("Управляйте несколькими номерами из одного личного кабинета.",
                      "Manage several numbers from one account."),
-    "numbers.own": ("номер договора", "your contract"),
-    "numbers.added": ("добавлен", "added"),
+    "numbers.own": ("ваш договор №", "your contract no."),
+    "numbers.added": ("добавлен, договор №", "added, contract no."),
     "numbers.current": ("выбран", "selected"),
     "numbers.select": ("Выбрать", "Select"),
     "numbers.remove": ("Удалить", "Remove"),
@@ -71,6 +71,7 @@ class NumbersState(SessionState):
                     "msisdn": ln.msisdn, "label": auth.format_msisdn(ln.msisdn), "status": ln.status,
                     "status_text": tr(f"status.{ln.status}", lang),
                     "own": "1" if ln.account_id == info.account_id else "0",
+                    "contract": auth.contract_number(ln.account_id),
                     "selected": "1" if ln.msisdn == info.selected_msisdn else "0",
                     "login": "1" if ln.id == info.login_line_id else "0",
                 })
@@ -135,11 +136,11 @@ class NumbersState(SessionState):
     @rx.event
     async def confirm_add(self, form: dict):
         attempt, msisdn = self._add_attempt, self._add_msisdn
-        code = "".join(ch for ch in str(form.get("code", "")) if ch not in " -\u00a0")
+        code = auth.typed_code(form.get("code"))
         info = await self._session()
         if info is None:
             return await self._gone()
-        if len(code) != 6 or not (code.isascii() and code.isdigit()):
+        if code is None:
             self._add_fail(both("numbers.code_format"))  # not a code: not counted as a wrong attempt
             return
         try:

@@ -750,9 +750,9 @@ class ParentalState(ServicePage, SessionState):
 
     @rx.event
     async def confirm_code(self, form: dict):
-        code = "".join(ch for ch in str(form.get("code", "")) if ch not in " -\u00a0")
+        code = auth.typed_code(form.get("code"))
         self._unsay("other-code")
-        if len(code) != 6 or not (code.isascii() and code.isdigit()):
+        if code is None:
             self._say("other-code", both("parental.code_format"))  # not a code: not counted as a wrong try
             return None
         attempt, msisdn = self._attempt, self._attempt_msisdn

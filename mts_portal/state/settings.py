@@ -28,6 +28,9 @@ add({
     "settings.notify": ("SMS о списаниях", "SMS about debits"),
     "settings.notify_hint": ("SMS и уведомление о каждом списании со счёта. Бесплатно.",
                              "An SMS and a notice for every debit. Free."),
+    "settings.need_current": ("Введите текущий пароль или код из SMS", "Enter the current password or a code from SMS"),
+    "settings.forward_empty": ("Введите номер для переадресации (выключить — кнопкой «Выключить»)",
+                               "Enter the number to forward to (to stop forwarding, press Turn off)"),
     "settings.forward": ("Переадресация вызовов", "Call forwarding"),
     "settings.forward_to": ("Номер для переадресации", "Forward to"),
     "settings.forward_mode": ("Когда", "When"),
@@ -136,6 +139,7 @@ class SettingsState(SessionState):
         if info is None:
             return await self._gone()
         new, repeat = str(form.get("new_password", "")), str(form.get("repeat_password", ""))
+        self._forward_fail(())  # the forwarding card's old error goes
         current = str(form.get("current_password", "") or "") or None
         raw_code = "".join(ch for ch in str(form.get("code", "") or "") if ch not in " -\u00a0")
         try:
@@ -146,7 +150,11 @@ class SettingsState(SessionState):
         if new != repeat:
             self._pwd_fail("repeat", both("pwd.mismatch"))
             return
-        if not current and raw_code and not (len(raw_code) == 6 and raw_code.isascii() and raw_code.isdigit()):
+        if not current and not raw_code and self.has_password:
+            # nothing to prove it is you: said at the field, before anything is asked or counted
+            self._pwd_fail("current", both("settings.need_current"))
+            return
+        if not current and raw_code and auth.typed_code(raw_code) is None:
             self._pwd_fail("code", both("settings.code_format"))  # not a code: not counted as a wrong one
             return
         code = raw_code or None
@@ -170,6 +178,8 @@ class SettingsState(SessionState):
         if info is None:
             return await self._gone()
         msisdn = info.selected_msisdn
+        self._pwd_ok()  # working in another card: the other cards' old errors go
+        self._forward_fail(())
         try:
             if on:
                 await write(lambda s: cabinet.connect(s, info, msisdn, "sms_notify", runtime.now()))
@@ -195,6 +205,10 @@ class SettingsState(SessionState):
             return await self._gone()
         to, mode = str(form.get("forward_to", "")).strip()[:24], self.forward_mode
         self.forward_input = to
+        self._pwd_ok()  # working in another card: the password card's old error goes
+        if not to:
+            self._forward_fail(both("settings.forward_empty"))
+            return
         try:
             await write(lambda s: cabinet.set_call_forwarding(s, info, info.selected_msisdn, to, mode,
                                                               runtime.now()))
@@ -212,6 +226,7 @@ class SettingsState(SessionState):
             return await self._gone()
         await write(lambda s: cabinet.set_call_forwarding(s, info, info.selected_msisdn, None, None, runtime.now()))
         self._forward_fail(())
+        self._pwd_ok()
         await self._reload(info)
         return rx.toast.success(self.t["settings.saved"])
 

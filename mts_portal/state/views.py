@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from babel.dates import format_date
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
-from mts_portal.core import billing
+from mts_portal.core import billing, ledger, notify
 from mts_portal.core.auth import format_msisdn
 from mts_portal.core.catalog import default_catalog
-from mts_portal.core.clock import MSK, as_utc
-from mts_portal.core.models import LedgerEntry, Line
+from mts_portal.core.clock import MSK, as_utc, period_of
+from mts_portal.core.models import LedgerEntry, Line, Notification
 from mts_portal.core.money import format_amount, format_rub
 from mts_portal.core.words import pick
 from mts_portal.i18n import count_digits, count_word, tr
@@ -92,6 +92,12 @@ def home_view(session: Session, msisdn: str, now: datetime, lang: str) -> dict:
         .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()).limit(5)
     ).scalars().all()
     tariff_name = sm.tariff_name_en if lang == "en" else sm.tariff_name_ru
+    spent, spent_total = period_spending(session, line_id, now, lang)
+    notes = session.exec(
+        select(Notification).where(Notification.line_id == line_id,
+                                   Notification.created_at >= now - timedelta(days=notify.KEEP_DAYS))
+        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(3)
+    ).scalars().all()
     return {
         "version": sm.version,
         "balance_kopecks": sm.balance_kopecks,
@@ -112,4 +118,39 @@ def home_view(session: Session, msisdn: str, now: datetime, lang: str) -> dict:
              "amount": format_rub(e.amount_kopecks, lang)}
             for e in debits
         ],
+        "period_label": period_text(now, lang),
+        "spending": spent,
+        "spending_total": spent_total,
+        "notes": [{"id": str(n.id), "when": moment_text(n.created_at, lang),
+                   "text": n.text_en if lang == "en" and n.text_en else n.text_ru,
+                   "unread": "1" if n.read_at is None else "0"} for n in notes],
     }
+
+
+def period_text(now: datetime, lang: str) -> str:
+    """This billing period in words: «декабрь 2026» / "December 2026"."""
+    start = as_utc(period_of(now).start).astimezone(MSK).date()
+    return format_date(start, "LLLL y", locale="en_GB" if lang == "en" else "ru")
+
+
+def period_spending(session: Session, line_id: int, now: datetime, lang: str) -> tuple[list[dict[str, str]], str]:
+    """What the line was charged this billing period, by category (largest first, with each one's share of
+    the largest for a bar), and the total: one grouped read of the period's ledger debits."""
+    rows = session.exec(
+        select(LedgerEntry.category, func.sum(LedgerEntry.amount_kopecks))
+        .where(LedgerEntry.line_id == line_id, LedgerEntry.amount_kopecks < 0,
+               LedgerEntry.kind.in_(tuple(ledger.CHARGE_KINDS)), LedgerEntry.created_at >= period_of(now).start)
+        .group_by(LedgerEntry.category)
+    ).all()
+    totals: dict[str, int] = {}
+    for category, amount in rows:
+        key = category if category in SPENDING_CATEGORIES else "other"
+        totals[key] = totals.get(key, 0) - int(amount or 0)
+    ordered = sorted(((k, v) for k, v in totals.items() if v > 0), key=lambda kv: -kv[1])
+    top = ordered[0][1] if ordered else 1
+    out = [{"key": k, "name": tr(f"cat.{k}", lang), "amount": format_rub(v, lang),
+            "pct": str(max(2, round(100 * v / top)))} for k, v in ordered]
+    return out, format_rub(sum(v for _, v in ordered), lang)
+
+
+SPENDING_CATEGORIES = ("voice", "sms", "data", "roaming", "fee", "service", "content")

@@ -171,13 +171,17 @@ def test_pdf_header_words_are_never_split(world, lang):
         for word in header.replace("/", "/ ").split():
             assert word in words, (word, sorted(words)[:40])
     assert ("Турция" if lang == "ru" else "Türkiye") in words  # a cell's word is not split either
+    # the portal's one typeface: Inter's Latin and Cyrillic subsets, DejaVu only for signs Inter lacks
+    fonts = {str(f["/BaseFont"]) for f in PdfReader(pdf.path).pages[0]["/Resources"]["/Font"].values()}
+    assert any("Inter-Regular" in f or "Inter" in f for f in fonts), fonts
+    if lang == "ru":
+        assert sum("Inter" in f for f in fonts) >= 2, fonts  # Cyrillic comes from Inter's Cyrillic subset
     probe = FPDF(orientation="L", unit="mm", format="A4")
-    probe.add_font("DejaVu", "", str(reports.FONTS / "DejaVuSans.ttf"))
-    probe.add_font("DejaVu", "B", str(reports.FONTS / "DejaVuSans-Bold.ttf"))
+    reports.add_fonts(probe)
     probe.add_page()
     widths = reports.pdf_widths(probe, reports.HEADER[lang])
     assert abs(sum(widths) - probe.epw) < 0.01 and widths[-1] > 100  # the explanation keeps most of the page
-    probe.set_font("DejaVu", "", 7)
+    probe.set_font("Inter", "", 7)
     assert probe.get_string_width("+7 999 999-99-99") + 2 * reports.PDF_PAD <= widths[3]  # a number on one line
 
 

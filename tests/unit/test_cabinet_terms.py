@@ -79,8 +79,20 @@ def test_an_owner_leaving_my_mts_is_told_about_pending_invitations(world):
 
 def test_the_invite_precheck_answers_before_the_fee_is_asked(world):
     store, owner = world
-    assert read(store, lambda s: cabinet.family_invite_precheck(s, owner, OWNER, "+7 (935) 000-00-02")) == MEMBER
-    for bad, words in (("12345", "формате"), (OWNER, "самого себя"), ("79031234567", "другого оператора")):
+    assert read(store, lambda s: cabinet.family_invite_precheck(s, owner, OWNER, "+7 (935) 000-00-02", T0)) == MEMBER
+    for bad, words in (("12345", "формате"), (OWNER, "самого себя"), ("79031234567", "другого оператора"),
+                       ("74951234567", "не мобильный")):
         with pytest.raises(Invalid) as err:
-            read(store, lambda s, bad=bad: cabinet.family_invite_precheck(s, owner, OWNER, bad))
+            read(store, lambda s, bad=bad: cabinet.family_invite_precheck(s, owner, OWNER, bad, T0))
         assert words in err.value.message("ru")
+
+
+def test_the_invite_precheck_refuses_a_number_already_invited_or_in_the_group(world):
+    """The refusal comes before the fee confirmation, not after «Подтвердить»."""
+    from mts_portal.core.errors import Conflict
+
+    store, owner = world
+    transact(store, lambda s: family.invite(s, owner, OWNER, MEMBER, T0))
+    with pytest.raises(Conflict) as err:
+        read(store, lambda s: cabinet.family_invite_precheck(s, owner, OWNER, MEMBER, T0))
+    assert "уже приглашён" in err.value.message("ru")

@@ -28,7 +28,7 @@ from tests.conftest import T0
 from tests.helpers import ev, line_state, make_line
 from tests.unit.test_access_matrix import session_for
 
-OWNER, M1, M2, M3, M4, M5, M6, OUTSIDER = (f"7930000000{i}" for i in range(8))
+OWNER, M1, M2, M3, M4, M5, M6, OUTSIDER = (f"7958000000{i}" for i in range(8))
 BORN = T0 - timedelta(days=1)
 LATER = T0 + timedelta(minutes=1)
 
@@ -170,10 +170,10 @@ def test_refusals_sixth_member_already_in_a_group_and_non_owner(fam):
         join(store, m, invite(store, info, m).id)
     with pytest.raises(Conflict):  # a sixth
         invite(store, info, M6)
-    make_line(store, "79300000099", "my_mts", balance=100_000, now=BORN)
-    _, other_owner = session_for(store, "79300000099")
+    make_line(store, "79580000099", "my_mts", balance=100_000, now=BORN)
+    _, other_owner = session_for(store, "79580000099")
     with pytest.raises(Conflict):  # already in a group
-        transact(store, lambda s: family.invite(s, other_owner, "79300000099", M1, T0))
+        transact(store, lambda s: family.invite(s, other_owner, "79580000099", M1, T0))
     _, outsider = session_for(store, OUTSIDER)
     with pytest.raises(Forbidden):  # not an owner of «МЫ МТС»
         transact(store, lambda s: family.invite(s, outsider, OUTSIDER, M6, T0))
@@ -373,7 +373,7 @@ def test_an_owner_cannot_join_another_group(fam):
 
 def test_a_suspended_invitee_joins_only_after_topping_up(fam):
     store, info = fam
-    x = "79300000060"
+    x = "79580000060"
     make_line(store, x, "smart", balance=0, now=BORN)
     t = DEC1 + timedelta(hours=1)
     jobs.run_due(store, t)
@@ -428,7 +428,7 @@ def test_nobody_joins_a_suspended_owner(store):
 
 def test_joining_closes_the_other_invitations_and_tells_their_owners(fam):
     store, info = fam
-    b, c = "79300000050", "79300000051"
+    b, c = "79580000050", "79580000051"
     make_line(store, b, "my_mts", balance=300_000, now=BORN)
     make_line(store, c, "my_mts", balance=300_000, now=BORN)
     _, info_b = session_for(store, b)
@@ -464,7 +464,7 @@ def test_close_group_invitations_cancels_and_tells_the_invitees(fam):
 
 def test_sms_replies_with_several_invitations(fam):
     store, info = fam
-    b = "79300000050"
+    b = "79580000050"
     make_line(store, b, "my_mts", balance=300_000, now=BORN)
     _, info_b = session_for(store, b)
     # B's invitation is older but has the larger id: the order is by invited_at, then id
@@ -476,7 +476,7 @@ def test_sms_replies_with_several_invitations(fam):
     text = sms_to(store, M1)[-1]
     assert "несколько приглашений" in text and f"«Да {OWNER}»" in text and f"«Да {b}»" in text
     assert member_row(store, later.id).status == "pending"
-    assert transact(store, lambda s: family.sms_reply(s, "+7 (930) 000-00-50", "да 8 930 000-00-00",
+    assert transact(store, lambda s: family.sms_reply(s, "+7 (958) 000-00-50", "да 8 958 000-00-00",
                                                       LATER)) == "no_invitations"  # B itself has none
     assert transact(store, lambda s: family.sms_reply(s, "8" + M1[1:], f"Да, +7 {b[1:4]} {b[4:]}", LATER)) == "accepted"
     assert member_row(store, earlier.id).status == "active" and member_row(store, later.id).status == "declined"
@@ -492,7 +492,7 @@ def test_sms_yes_forms_accept_a_single_invitation(fam, text):
 
 def test_sms_no_declines_the_latest_and_tells_the_owner(fam):
     store, info = fam
-    b = "79300000050"
+    b = "79580000050"
     make_line(store, b, "my_mts", balance=300_000, now=BORN)
     _, info_b = session_for(store, b)
     first = invite(store, info, M1, now=T0)
