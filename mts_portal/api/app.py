@@ -199,8 +199,35 @@ def _openapi(api: FastAPI) -> dict:
                     resp["content"]["application/json"]["schema"] = {"$ref": "#/components/schemas/ErrorOut"}
     for name in ("HTTPValidationError", "ValidationError"):
         comps["schemas"].pop(name, None)
+    # routes that did not document who may call them and their error answers (every route can answer 500,
+    # and 401 when it needs a caller): read it from their dependencies
+    for route in edge.flat_routes(api.routes):
+        if not getattr(route, "include_in_schema", False) or not hasattr(route, "dependant"):
+            continue
+        calls = _dependency_calls(route.dependant)
+        security = OPERATOR if require_operator in calls else \
+            OPERATOR_OR_SESSION if operator_or_session in calls else None
+        for method in route.methods:
+            op = spec["paths"].get(route.path_format, {}).get(method.lower())
+            if op is None:
+                continue
+            responses = op.setdefault("responses", {})
+            error = {"description": "", "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+            if security is not None:
+                op.setdefault("security", security)
+                responses.setdefault("401", {**error, "description": "no valid token / session"})
+            responses.setdefault("500", {**error, "description": "unexpected error (with a correlation id)"})
     api.openapi_schema = spec
     return spec
+
+
+def _dependency_calls(dependant) -> set:
+    out = set()
+    for dep in dependant.dependencies:
+        out.add(dep.call)
+        out |= _dependency_calls(dep)
+    return out
 
 
 def _routes(api: FastAPI) -> None:

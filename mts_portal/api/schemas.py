@@ -22,6 +22,7 @@ from mts_portal.core.catalog import default_catalog
 from mts_portal.core.clock import MAX_CLOCK_STEP
 
 MSISDN_PATTERN = r"^7[0-9]{10}$"
+MOBILE_PATTERN = r"^79[0-9]{9}$"  # a subscriber's own phone (core/phones.py: other numbers are a format error)
 SINGLE_LINE = domain.CONTROL_PATTERN
 MULTI_LINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
 _TEXT = r"[^\x00-\x1f\x7f-\x9f\u2028\u2029]"
@@ -128,7 +129,7 @@ class OptionIn(_In):
 
 
 class InboundSmsIn(_In):
-    from_msisdn: str = Field(alias="from", pattern=MSISDN_PATTERN)
+    from_msisdn: str = Field(alias="from", pattern=MOBILE_PATTERN, description="a Russian mobile number, 79XXXXXXXXX")
     text: str = Field(min_length=1, max_length=500, pattern=MULTI_LINE, examples=["Да"])
 
 

@@ -116,3 +116,23 @@ def test_store_trouble_in_a_handler_shows_the_banner_and_other_errors_a_correlat
         assert tr("store.banner_title", lang) != "store.banner_title"
     assert tr("store.banner_title", "ru") != tr("store.banner_title", "en")
     HEALTH.reset()
+
+
+def test_a_postgresql_that_is_gone_is_store_unavailable_not_a_crash():
+    from sqlalchemy import text
+
+    from mts_portal.core.db import HEALTH, make_engine
+
+    HEALTH.reset()
+    gone = make_engine("postgresql://postgres@127.0.0.1:1/test")  # nothing listens on port 1
+    try:
+        with pytest.raises(StoreUnavailable) as exc:
+            transact(gone, lambda s: s.execute(text("select 1")))
+        assert exc.value.http_status == 503 and exc.value.code == "store_unavailable"
+        with pytest.raises(StoreUnavailable):
+            read(gone, lambda s: s.execute(text("select 1")))
+        writable, reason = HEALTH.status(gone)
+        assert writable is False and reason
+    finally:
+        gone.dispose()
+        HEALTH.reset()
