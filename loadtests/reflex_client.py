@@ -195,7 +195,7 @@ class Tab:
         except socketio.exceptions.ConnectionError as exc:
             raise ProtocolError(f"the websocket refused the connection: {exc}") from exc
         self.sio = sio
-        self.settle()
+        self.settle(max(15.0, self.connect_timeout))
         return time.perf_counter() - t0
 
     def close(self) -> None:

@@ -10,6 +10,7 @@ from mts_portal.pages.console import console_page
 from mts_portal.pages.detail import detail_page
 from mts_portal.pages.family import family_page
 from mts_portal.pages.home import home_page
+from mts_portal.pages.home_tv import home_tv_page
 from mts_portal.pages.login import login_page
 from mts_portal.pages.messages import mailbox_page, notifications_page, sms_page, support_page
 from mts_portal.pages.money import money_page
@@ -25,6 +26,7 @@ from mts_portal.state.console import ConsoleState
 from mts_portal.state.detail import DetailState
 from mts_portal.state.family import FamilyState
 from mts_portal.state.home import HomeState
+from mts_portal.state.home_tv import HomeTvState
 from mts_portal.state.login import LoginState, PhoneState
 from mts_portal.state.messages import MailboxState, NotificationsState, SmsState, SupportState
 from mts_portal.state.money import MoneyState
@@ -32,10 +34,13 @@ from mts_portal.state.numbers import NumbersState
 from mts_portal.state.service_pages import GoodokState, MemoryState, ParentalState
 from mts_portal.state.services import BonusState, InternetState, RoamingState, ServicesState
 from mts_portal.state.settings import SettingsState
+from mts_portal.state.store import StoreState, on_backend_error
 from mts_portal.state.tariffs import TariffsState
 
 app = rx.App(
     api_transformer=api,
+    # store trouble: the layout's banner, anything else: a toast with a correlation id (never a stack trace)
+    backend_exception_handler=on_backend_error,
     html_lang="ru",
     # top-centre, below the sticky header (assets/styles.css moves the toaster down): on a phone the
     # bottom edge holds the tab bar and the page's last controls, which a bottom toast would cover
@@ -85,12 +90,14 @@ PRIVATE = [
     ("/sms", sms_page, "title.sms", SmsState.load, None),
     ("/support", support_page, "title.support", SupportState.load, None),
     ("/numbers", numbers_page, "title.numbers", NumbersState.load, NumbersState.relang),
+    ("/internet-tv", home_tv_page, "title.home_tv", HomeTvState.load, None),
     ("/settings", settings_page, "title.settings", SettingsState.load, SettingsState.relang),
 ]
 for route, page, title_key, on_load, _ in PUBLIC:
     app.add_page(page, route=route, title=title(title_key), on_load=on_load)
 for route, page, title_key, on_load, _ in PRIVATE:
-    app.add_page(page, route=route, title=title(title_key), on_load=[on_load, SessionState.watch_session])
+    app.add_page(page, route=route, title=title(title_key),
+                 on_load=[on_load, SessionState.watch_session, StoreState.check_store])
 for route, *_, relang in PUBLIC + PRIVATE:
     if relang is not None:
         RELANG_EVENTS[route] = (relang,)

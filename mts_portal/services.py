@@ -42,6 +42,10 @@ async def scheduler_loop(interval: float) -> None:
         try:
             now = runtime.now()
             report = await asyncio.to_thread(jobs.run_due, engine, now)
+            if get_settings().demo:  # the households' internet and TV of the time since the last run
+                from simulator.home import tick
+
+                await asyncio.to_thread(tick, engine, now)
             if report.changed_line_ids:
                 HUB.publish(report.changed_line_ids)
             if report.rollovers or report.content_fees or report.promised_expired or report.autopay_runs:

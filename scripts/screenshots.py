@@ -57,7 +57,10 @@ def main() -> None:
     ap.add_argument("--login", default="demo-2", help="which demo login (demo-1 … demo-5)")
     ap.add_argument("--pages", nargs="*", default=PAGES)
     ap.add_argument("--lang", default="ru")
+    ap.add_argument("--console", action="store_true", help="the control room instead (a one-time link per size)")
     args = ap.parse_args()
+    if args.console:
+        return console_shots(args.url, Path(args.out))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     msisdn = demo_msisdn(int(args.login[-1]))
@@ -85,6 +88,29 @@ def main() -> None:
                 # a phone shows one screen (the fixed tab bar would sit mid-page in a full capture)
                 page.screenshot(path=str(out / f"{name}-{size}{suffix}.png"), full_page=size == "desktop")
                 print(f"{name}-{size}{suffix}.png")
+            ctx.close()
+        browser.close()
+
+
+def console_shots(base: str, out: Path) -> None:
+    """/console at both sizes, entered by the one-time link run.sh prints (demo mode), after its engine
+    panel has a few seconds of traffic."""
+    import subprocess
+
+    out.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        for size, viewport in SIZES.items():
+            link = subprocess.run([sys.executable, "-m", "simulator", "console-link", "--url", base], cwd=ROOT,
+                                  check=True, capture_output=True, text=True).stdout.strip()
+            ctx = browser.new_context(viewport=viewport, locale="ru-RU")
+            page = ctx.new_page()
+            page.goto(link)
+            page.wait_for_url(base + "/console")
+            expect(page.locator("#console-engine")).to_be_visible(timeout=30000)
+            page.wait_for_timeout(6000)  # the engine chart fills with the last seconds
+            page.screenshot(path=str(out / f"console-{size}.png"), full_page=size == "desktop")
+            print(f"console-{size}.png")
             ctx.close()
         browser.close()
 

@@ -43,6 +43,12 @@ def cmd_seed(args) -> int:
         n = len(d['lines']) - 1
         extra = f" (+{n} more number{'s' if n > 1 else ''})" if n else ""
         print(f"  {d['label']}: {format_msisdn(d['msisdn'])}  {d['tariff']:<11} {d['holder']}{extra}")
+    from simulator.home import DEMO_CONTRACTS, DEMO_HOMES
+
+    print(f"«Интернет и ТВ» contracts (login «Интернет и ТВ» on /login, password {DEMO_PASSWORD} or a code):")
+    for contract, (login, persona, tariff, _codes) in zip(DEMO_CONTRACTS, DEMO_HOMES, strict=True):
+        linked = f", linked to demo-{login}" if login else ""
+        print(f"  {contract}  {tariff:<12} {persona}{linked}")
     return 0
 
 

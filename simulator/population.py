@@ -197,6 +197,12 @@ def seed(engine: Engine, *, lines: int, seed: int, now: datetime, progress: bool
     else:
         made = _seed_accounts(engine, demo_accounts + rest, now, pwd_hash, catalog, bar, batch)
     bar.close()
+    from simulator.home import (
+        seed_homes,  # home internet and TV contracts, some linked to demo logins 1–3
+    )
+
+    seed_homes(engine, now=now, seed=seed, history_days=int(history_days), extra=min(50, max(0, lines // 20)),
+               password_hash=pwd_hash)
     if engine.dialect.name == "postgresql":  # fresh statistics, or the planner guesses from empty tables
         with engine.connect() as conn:
             conn.exec_driver_sql("ANALYZE")

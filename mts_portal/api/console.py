@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from mts_portal.core import console, runtime
+from mts_portal.api.schemas import MSISDN_PATTERN, OPERATOR, error_responses
+from mts_portal.core import console, domain, runtime
 from mts_portal.core.db import read, transact
 from mts_portal.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from mts_portal.core.events import is_msisdn
@@ -65,13 +66,17 @@ def logout(request: Request):
 
 
 def _require_operator(request: Request) -> None:
-    from mts_portal.api.app import require_operator
+    from mts_portal.api.app import check_operator
 
-    require_operator(request.headers.get("authorization"))
+    check_operator(request.headers.get("authorization"))
 
 
-@router.get("/api/v1/demo/sms/{msisdn}", dependencies=[Depends(_require_operator)])
-def demo_sms(msisdn: str, limit: Annotated[int, Query(ge=1, le=50)] = 10):
+OP = {"dependencies": [Depends(_require_operator)], "openapi_extra": {"security": OPERATOR}}
+RunId = Annotated[int, Path(ge=1, le=domain.INT32_MAX)]
+
+
+@router.get("/api/v1/demo/sms/{msisdn}", **OP, responses=error_responses(401, 404, 422), operation_id="demo_sms")
+def demo_sms(msisdn: Annotated[str, Path(pattern=MSISDN_PATTERN)], limit: Annotated[int, Query(ge=1, le=50)] = 10):
     """Demo mode only: the latest SMS a number received (newest first), as the demo phone shows them."""
     from sqlalchemy import select
 
@@ -107,7 +112,7 @@ def _simulated_clock():
     return clock
 
 
-@router.get("/api/v1/scenarios", dependencies=[Depends(_require_operator)])
+@router.get("/api/v1/scenarios", **OP, responses=error_responses(401))
 def scenarios():
     """The scenarios this portal can run, with their stories in both languages."""
     from simulator.scenario import all_scenarios
@@ -117,7 +122,8 @@ def scenarios():
                            "duration_s": s.duration_s} for s in all_scenarios()]}
 
 
-@router.post("/api/v1/scenarios/{name}/runs", status_code=202, dependencies=[Depends(_require_operator)])
+@router.post("/api/v1/scenarios/{name}/runs", status_code=202, **OP,
+             responses=error_responses(400, 401, 403, 404, 413, 415, 422, unavailable=True))
 def start_scenario(name: str, body: ScenarioRunIn | None = None):
     """Start a run in this portal (its progress: GET /api/v1/scenarios/runs/{id})."""
     from mts_portal.core.live import HUB
@@ -136,7 +142,7 @@ def start_scenario(name: str, body: ScenarioRunIn | None = None):
     return {"id": run_id, "name": name, "speed": body.speed}
 
 
-def _run_row(run_id: str):
+def _run_row(run_id: int):
     from mts_portal.core.errors import parse_id
     from mts_portal.core.models import ScenarioRun
 
@@ -146,8 +152,8 @@ def _run_row(run_id: str):
     return row
 
 
-@router.get("/api/v1/scenarios/runs/{run_id}", dependencies=[Depends(_require_operator)])
-def scenario_run(run_id: str):
+@router.get("/api/v1/scenarios/runs/{run_id}", **OP, responses=error_responses(401, 404, 422))
+def scenario_run(run_id: RunId):
     from datetime import UTC, datetime
 
     from simulator.scenario import run_view
@@ -155,8 +161,9 @@ def scenario_run(run_id: str):
     return run_view(_run_row(run_id), datetime.now(UTC))
 
 
-@router.post("/api/v1/scenarios/runs/{run_id}/stop", dependencies=[Depends(_require_operator)])
-def stop_scenario(run_id: str):
+@router.post("/api/v1/scenarios/runs/{run_id}/stop", **OP, responses=error_responses(401, 404, 409, 422,
+                                                                                       unavailable=True))
+def stop_scenario(run_id: RunId):
     from simulator.scenario import request_stop
 
     row = _run_row(run_id)
@@ -165,7 +172,7 @@ def stop_scenario(run_id: str):
     return {"id": row.id, "stop_requested": True}
 
 
-@router.get("/api/v1/live", dependencies=[Depends(_require_operator)])
+@router.get("/api/v1/live", **OP, responses=error_responses(401))
 def live_status():
     """What this process holds for open pages (operators, load tests): tabs, their watchers, lines waited
     on, asyncio tasks, per-tab states kept in memory and dropped after their tab closed."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import reflex as rx
 
 from mts_portal.state.base import SessionState, UiState
+from mts_portal.state.store import StoreState
 
 RED = "#E30611"
 
@@ -23,6 +24,7 @@ NAV = [
     ("/notifications", "bell", "nav.notifications"),
     ("/sms", "message-square", "nav.sms"),
     ("/numbers", "smartphone", "nav.numbers"),
+    ("/internet-tv", "tv", "nav.home_tv"),
     ("/settings", "settings", "nav.settings"),
     ("/support", "life-buoy", "nav.support"),
 ]
@@ -79,6 +81,8 @@ def line_switcher() -> rx.Component:
         rx.select.content(
             rx.foreach(SessionState.lines,
                        lambda ln: rx.select.item(ln["label"], value=ln["msisdn"], id="line-" + ln["msisdn"])),
+            rx.foreach(SessionState.homes,
+                       lambda h: rx.select.item(h["label"], value=h["value"], id="line-" + h["value"].replace(":", "-"))),
         ),
         value=SessionState.msisdn,
         on_change=SessionState.switch_line,
@@ -125,9 +129,14 @@ def nav_item(route: str, icon: str, key: str, active: str) -> rx.Component:
     )
 
 
+def _mobile_only(route: str, item: rx.Component) -> rx.Component:
+    """A home login (contract number) has no line: of the navigation it sees only «Интернет и ТВ»."""
+    return item if route == "/internet-tv" else rx.cond(SessionState.is_home, rx.fragment(), item)
+
+
 def sidebar(active: str) -> rx.Component:
     return rx.el.nav(rx.vstack(
-        *[nav_item(r, i, k, active) for r, i, k in NAV],
+        *[_mobile_only(r, nav_item(r, i, k, active)) for r, i, k in NAV],
         spacing="1", width="232px", min_width="232px", padding_y="16px",
     ), display=["none", "none", "block"], position="sticky", top="64px", align_self="flex-start",
         aria_label=UiState.t["nav.label"])
@@ -138,11 +147,11 @@ def bottom_bar(active: str) -> rx.Component:
     more = [n for n in NAV if n[0] not in MOBILE_MAIN]
     return rx.hstack(
         *[
-            rx.link(
+            _mobile_only(r, rx.link(
                 rx.vstack(rx.icon(i, size=20), rx.text(UiState.t[k], size="1"), align="center", spacing="1"),
                 href=r, underline="none", color=RED if active == r else "var(--gray-11)", flex="1",
                 id="tab" + r.replace("/", "-") if r != "/" else "tab-home",
-            )
+            ))
             for r, i, k in items
         ],
         rx.menu.root(
@@ -153,13 +162,31 @@ def bottom_bar(active: str) -> rx.Component:
                              background="transparent", border="none", padding="0", font="inherit"),
             ),
             rx.menu.content(
-                *[rx.menu.item(rx.hstack(rx.icon(i, size=16), rx.text(UiState.t[k])),
-                               on_click=rx.redirect(r), id="more" + r.replace("/", "-")) for r, i, k in more],
+                *[_mobile_only(r, rx.menu.item(rx.hstack(rx.icon(i, size=16), rx.text(UiState.t[k])),
+                                               on_click=rx.redirect(r), id="more" + r.replace("/", "-")))
+                  for r, i, k in more],
             ),
         ),
         position="fixed", bottom="0", left="0", right="0", height="64px", background="white",
         border_top="1px solid var(--gray-4)", justify="between", align="center", padding_x="8px",
         display=["flex", "flex", "none"], z_index="10",
+    )
+
+
+def store_banner() -> rx.Component:
+    """Shown while the store cannot take writes (state/store.py); it hides by itself when it can."""
+    return rx.cond(
+        StoreState.store_down,
+        rx.box(
+            rx.callout.root(
+                rx.callout.icon(rx.icon("triangle-alert")),
+                rx.vstack(rx.text(UiState.t["store.banner_title"], weight="bold"),
+                          rx.text(UiState.t["store.banner_text"], size="2"), spacing="1"),
+                color_scheme="amber", role="alert", width="100%",
+            ),
+            width="100%", max_width="1280px", margin="0 auto", padding_x=["10px", "16px", "24px"], padding_top="12px",
+            id="store-banner",
+        ),
     )
 
 
@@ -172,6 +199,7 @@ def page_frame(active: str, *content: rx.Component, title_key: str | None = None
     )
     return rx.box(
         header(),
+        store_banner(),
         rx.hstack(
             sidebar(active),
             rx.el.main(

@@ -206,7 +206,7 @@ def _check_not_locked(guard: LoginGuard, now: datetime) -> None:
     if guard.locked_until is not None and now < guard.locked_until:
         left = guard.locked_until - now
         minutes, seconds = divmod(int(left.total_seconds()) + (1 if left.microseconds else 0), 60)
-        if guard.msisdn.isdigit():  # a number's login guard
+        if guard.msisdn.isdigit() or guard.msisdn.startswith("h"):  # a number's or a contract's login guard
             en, ru = "login locked", "Вход заблокирован"
         else:  # the guard of an add-number / transfer code
             en, ru = "code entry locked", "Ввод кода заблокирован"
@@ -304,14 +304,15 @@ def request_code(
 
 
 def check_code(*, session: Session, attempt_id: str, msisdn: str, code: str, purpose: str, now: datetime,
-               account_id: int | None = None, deny: bool = False) -> OtpCode:
+               account_id: int | None = None, deny: bool = False, guard_key: str | None = None,
+               payload: str | None = None) -> OtpCode:
     """Consume a code. Wrong / expired / reused / voided codes count as a failed attempt (so does any
     code when `deny`: the caller refuses this attempt whatever the code, with the same answer).
 
     The guard row is locked first, so concurrent guesses are compared one at a time and the third wrong
     one locks the rest out; the code row is locked and marked used with a conditional UPDATE, so a code
     is accepted once even when presented twice at the same moment."""
-    key = _guard_key(msisdn, purpose, account_id)
+    key = guard_key or _guard_key(msisdn, purpose, account_id)  # a home login: the contract's guard
     guard = _guard(session, key)
     _check_not_locked(guard, now)
     row = session.exec(
@@ -325,6 +326,7 @@ def check_code(*, session: Session, attempt_id: str, msisdn: str, code: str, pur
         and row.msisdn == msisdn
         and row.purpose == purpose
         and (account_id is None or row.account_id == account_id)
+        and (payload is None or row.payload == payload)
         and row.used_at is None
         and not row.voided
         and now < row.expires_at
@@ -365,6 +367,12 @@ class SessionInfo:
     created_at: datetime
     last_seen_at: datetime
     has_password: bool
+    login_home_id: int | None = None  # a home login (contract number): no line at all (issue 17)
+    home_account_id: int | None = None  # the home account the home section shows
+
+    @property
+    def is_home(self) -> bool:
+        return self.login_home_id is not None
 
 
 @dataclass
@@ -399,6 +407,17 @@ def _grant(session: Session, line: Line, now: datetime, binding: str | None = No
     return LoginGrant(ticket, line.msisdn)
 
 
+def grant_home(session: Session, home_account_id: int, now: datetime, binding: str | None = None,
+               via: str = "") -> LoginGrant:
+    """A one-time ticket for a home login (contract number); it becomes a session without a line."""
+    ticket = secrets.token_urlsafe(32)
+    session.add(LoginTicket(ticket_hash=_token_hash(ticket), line_id=None, home_account_id=home_account_id,
+                            binding_hash=binding_hash(binding), created_at=now, expires_at=now + TICKET_TTL,
+                            via=via[:16]))
+    session.flush()
+    return LoginGrant(ticket, "")
+
+
 def redeem_ticket(*, session: Session, ticket: str, client: str, now: datetime, binding: str | None = None,
                   require_binding: bool = False) -> LoginResult:
     """Turn a login ticket into a new session (a new random token at every login).
@@ -421,9 +440,26 @@ def redeem_ticket(*, session: Session, ticket: str, client: str, now: datetime, 
                        .values(used_at=now).execution_options(synchronize_session=False)).rowcount != 1:
         raise Unauthorized("this login link is no longer valid; log in again",
                            "Ссылка для входа устарела. Войдите ещё раз")
+    if row.line_id is None:
+        return _start_home_session(session, row.home_account_id, client, now, via=row.via)
     line = session.get(Line, row.line_id)
     _refuse_lost(line)
     return _start_session(session, line, client, now, via=row.via)
+
+
+def _start_home_session(session: Session, home_id: int, client: str, now: datetime, via: str = "") -> LoginResult:
+    from mts_portal.core.models import HomeAccount, HomeCredential
+
+    home = session.get(HomeAccount, home_id)
+    token = secrets.token_urlsafe(32)
+    row = AuthSession(token_hash=_token_hash(token), account_id=home.account_id, login_line_id=None,
+                      selected_line_id=None, login_home_id=home.id, home_account_id=home.id, created_at=now,
+                      last_seen_at=now, client=client[:64], via=via)
+    session.add(row)
+    session.flush()
+    has_password = session.get(HomeCredential, home.id) is not None
+    info = SessionInfo(row.id, home.account_id, 0, 0, "", "", now, now, has_password, home.id, home.id)
+    return LoginResult(token, info, first_login=not has_password)
 
 
 def _start_session(session: Session, line: Line, client: str, now: datetime, via: str = "") -> LoginResult:
@@ -498,8 +534,8 @@ def validate_session(*, session: Session, token: str | None, now: datetime, touc
         reason = "expired"
     elif now >= row.last_seen_at + IDLE_DEADLINE:
         reason = "idle"
-    login_line = session.get(Line, row.login_line_id)
-    if reason is None and (login_line is None or login_line.is_lost):
+    login_line = session.get(Line, row.login_line_id) if row.login_line_id is not None else None
+    if reason is None and row.login_home_id is None and (login_line is None or login_line.is_lost):
         reason = "line_lost"
     if reason:
         row.ended_at = now
@@ -509,10 +545,16 @@ def validate_session(*, session: Session, token: str | None, now: datetime, touc
     if touch_it and now - row.last_seen_at >= TOUCH_EVERY:
         row.last_seen_at = now
         session.add(row)
+    if row.login_home_id is not None:  # a home login: no line
+        from mts_portal.core.models import HomeCredential
+
+        return SessionInfo(row.id, row.account_id, 0, 0, "", "", row.created_at, row.last_seen_at,
+                           session.get(HomeCredential, row.login_home_id) is not None, row.login_home_id,
+                           row.home_account_id)
     selected = session.get(Line, row.selected_line_id)
     return SessionInfo(row.id, row.account_id, row.login_line_id, row.selected_line_id, login_line.msisdn,
                        selected.msisdn if selected else login_line.msisdn, row.created_at, row.last_seen_at,
-                       session.get(Credential, row.login_line_id) is not None)
+                       session.get(Credential, row.login_line_id) is not None, None, row.home_account_id)
 
 
 def ended_sessions(engine, tokens: list[str], now: datetime) -> set[str]:
@@ -531,16 +573,18 @@ def ended_sessions(engine, tokens: list[str], now: datetime) -> set[str]:
         for i in range(0, len(hashes), 900):
             rows += session.exec(
                 select(AuthSession.token_hash, AuthSession.ended_at, AuthSession.created_at,
-                       AuthSession.last_seen_at, Line.is_lost)
+                       AuthSession.last_seen_at, Line.is_lost, AuthSession.login_home_id)
                 .join(Line, Line.id == AuthSession.login_line_id, isouter=True)
                 .where(AuthSession.token_hash.in_(hashes[i:i + 900]))).all()
         return rows
 
     ended: set[str] = set(by_hash.values())  # an unknown token does not work either
     expiring: list[str] = []
-    for token_hash, ended_at, created_at, last_seen_at, is_lost in read(engine, fn):
+    for token_hash, ended_at, created_at, last_seen_at, is_lost, login_home_id in read(engine, fn):
         if ended_at is not None:
             continue
+        if login_home_id is not None:
+            is_lost = False  # a home login has no line that could be lost
         if now >= created_at + ABSOLUTE_TIMEOUT or now >= last_seen_at + IDLE_DEADLINE or is_lost in (None, True):
             expiring.append(by_hash[token_hash])
             continue
@@ -597,8 +641,9 @@ def account_lines(session: Session, account_id: int) -> list[Line]:
 
 def require_line(session: Session, info: SessionInfo, msisdn: str) -> Line:
     """The line named by a request, if it belongs to the session's account; otherwise NotFound
-    (the same answer as for a number that does not exist)."""
-    if not is_msisdn(msisdn):
+    (the same answer as for a number that does not exist). A home login (contract number) reaches no
+    line at all."""
+    if info.is_home or not is_msisdn(msisdn):
         raise NotFound("no such number in your account", "Такого номера нет в вашем личном кабинете")
     line = session.exec(select(Line).where(Line.msisdn == msisdn)).scalars().first()
     if line is None or not can_access(session, info.account_id, line):

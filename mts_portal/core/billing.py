@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from mts_portal.core import ledger, notify
+from mts_portal.core import domain, ledger, notify
 from mts_portal.core.catalog import (
     FAMILY_MEMBER_FEE,
     FULL_TRUST_CREDIT,
@@ -380,6 +380,8 @@ def provision_line(
                       "Тариф участника «МЫ МТС» подключается только приглашением в группу")
     if holder_name is not None and not (1 <= len(holder_name.strip()) <= 200):
         raise Invalid("holder_name: 1–200 characters", "Имя владельца: от 1 до 200 символов")
+    if holder_name is not None and domain.has_control(holder_name):
+        raise Invalid("holder_name: control characters are not allowed", "Имя владельца: недопустимые символы")
     if session.exec(select(Line.id).where(Line.msisdn == msisdn)).first() is not None:
         raise Conflict(f"msisdn {msisdn} already exists", f"Номер {msisdn} уже подключён")
     if account_id is not None:
@@ -908,7 +910,8 @@ def line_summary(*, session: Session, msisdn: str, now: datetime, catalog: Catal
 
 def check_invariants(*, session: Session, line_ids: list[int] | None = None) -> list[str]:
     """DESIGN §5: balance = sum of ledger; no bucket below zero or over its total;
-    a family pool adds up; bonus points = earned - spent. Returns the violations."""
+    a family pool adds up; bonus points = earned - spent; for the whole store also every home
+    contract's balance = sum of its ledger (home.check_invariants). Returns the violations."""
     problems: list[str] = []
     sums = dict(session.exec(
         select(LedgerEntry.line_id, func.sum(LedgerEntry.amount_kopecks)).group_by(LedgerEntry.line_id)
@@ -956,4 +959,8 @@ def check_invariants(*, session: Session, line_ids: list[int] | None = None) -> 
     ).scalar_one()
     if line_ids is None and fee_rows != fee_ledger:
         problems.append(f"daily fee charges {fee_rows} != daily fee ledger rows {fee_ledger}")
+    if line_ids is None:  # the whole store: the home internet and TV contracts' ledgers too
+        from mts_portal.core import home
+
+        problems.extend(home.check_invariants(session=session))
     return problems

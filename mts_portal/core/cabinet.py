@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from mts_portal.core import auth, billing, family, notify
+from mts_portal.core import auth, billing, domain, family, notify
 from mts_portal.core.auth import SessionInfo, require_line
 from mts_portal.core.catalog import (
     ABROAD_DATA_PER_MB,
@@ -358,6 +358,8 @@ def check_sms_text(text: str) -> str:
     text = str(text or "").strip()
     if not text:
         raise Invalid("text: empty message", "Введите текст сообщения", field="text")
+    if domain.has_control(text, multiline=True):  # the input domain (core/domain.py): no control characters
+        raise Invalid("text: control characters are not allowed", "Текст содержит недопустимые символы", field="text")
     if len(text) > sms_limit(text):
         raise Invalid(f"text: at most {sms_limit(text)} characters in one SMS",
                       f"Не больше {sms_limit(text)} символов в одном SMS", field="text")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlmodel import Session
 
-from mts_portal.core.models import Product, Tariff
+from mts_portal.core.models import HomeProduct, HomeTariff, Product, Tariff
 from mts_portal.core.money import KB_PER_GB, rub
 
 POPULAR_COUNTRIES = frozenset(
@@ -210,29 +210,68 @@ def default_catalog() -> Catalog:
     )
 
 
+# ---- home internet and TV (issue 17): stable codes of the API; fees per month
+
+HOME_TARIFFS: list[dict] = [
+    dict(code="home_lite", name_ru="Домашний Лайт", name_en="Home Lite", down_mbps=50, up_mbps=20,
+         tv_package_code=None, fee_kopecks=rub(350), cap_kb=100 * KB_PER_GB, sort=10,
+         description_ru="50 Мбит/с, 100 ГБ в месяц, дальше 1 Мбит/с",
+         description_en="50 Mbit/s, 100 GB a month, then 1 Mbit/s"),
+    dict(code="home_100", name_ru="Домашний интернет 100", name_en="Home internet 100", down_mbps=100,
+         up_mbps=100, tv_package_code=None, fee_kopecks=rub(550), cap_kb=None, sort=20,
+         description_ru="100 Мбит/с без ограничений трафика", description_en="100 Mbit/s, unlimited"),
+    dict(code="home_300_tv", name_ru="Интернет + ТВ 300", name_en="Internet + TV 300", down_mbps=300,
+         up_mbps=300, tv_package_code="tv_basic", fee_kopecks=rub(850), cap_kb=None, sort=30,
+         description_ru="300 Мбит/с и «Базовый» пакет ТВ", description_en="300 Mbit/s and the Basic TV package"),
+    dict(code="home_500_tv", name_ru="Максимум 500 + ТВ", name_en="Maximum 500 + TV", down_mbps=500,
+         up_mbps=500, tv_package_code="tv_basic", fee_kopecks=rub(1100), cap_kb=None, sort=40,
+         description_ru="500 Мбит/с и «Базовый» пакет ТВ", description_en="500 Mbit/s and the Basic TV package"),
+]
+HOME_PRODUCTS: list[dict] = [
+    dict(code="tv_basic", kind="tv_package", name_ru="Базовый", name_en="Basic", fee_kopecks=rub(190),
+         channels=180, sort=10, description_ru="180 каналов", description_en="180 channels"),
+    dict(code="tv_kino", kind="tv_package", name_ru="Кино", name_en="Cinema", fee_kopecks=rub(299),
+         channels=25, sort=20, description_ru="25 киноканалов", description_en="25 film channels"),
+    dict(code="tv_sport", kind="tv_package", name_ru="Спорт", name_en="Sport", fee_kopecks=rub(249),
+         channels=12, sort=30, description_ru="12 спортивных каналов", description_en="12 sports channels"),
+    dict(code="tv_kids", kind="tv_package", name_ru="Детский", name_en="Kids", fee_kopecks=rub(99),
+         channels=15, sort=40, description_ru="15 детских каналов", description_en="15 children's channels"),
+    dict(code="static_ip", kind="option", name_ru="Статический IP-адрес", name_en="Static IP address",
+         fee_kopecks=rub(150), sort=50, description_ru="Постоянный внешний адрес",
+         description_en="A permanent public address"),
+    dict(code="antivirus", kind="option", name_ru="Антивирус", name_en="Antivirus", fee_kopecks=rub(99),
+         sort=60, description_ru="Защита трёх устройств", description_en="Protection for three devices"),
+    dict(code="router_rent", kind="option", name_ru="Аренда Wi-Fi роутера", name_en="Wi-Fi router rent",
+         fee_kopecks=rub(100), sort=70, description_ru="Роутер Wi-Fi 6 в аренду",
+         description_en="A Wi-Fi 6 router to rent"),
+    dict(code="tv_box_rent", kind="option", name_ru="Аренда ТВ-приставки", name_en="TV set-top box rent",
+         fee_kopecks=rub(120), sort=80, description_ru="Приставка 4K в аренду",
+         description_en="A 4K set-top box to rent"),
+]
+_HOME_TARIFF_DEFAULTS = dict(public=True, description_ru="", description_en="")
+_HOME_PRODUCT_DEFAULTS = dict(channels=0, public=True, description_ru="", description_en="")
+
+
+def _upsert(session: Session, model, rows: list[dict], defaults: dict) -> int:
+    existing = {o.code: o for o in session.exec(select(model)).scalars()}
+    changed = 0
+    for data in rows:
+        row = {**defaults, **data}
+        obj = existing.get(row["code"])
+        if obj is None:
+            session.add(model(**row))
+            changed += 1
+        elif any(getattr(obj, k) != v for k, v in row.items()):
+            for k, v in row.items():
+                setattr(obj, k, v)
+            changed += 1
+    return changed
+
+
 def sync_catalog(session: Session) -> int:
     """Upsert the catalogue into the store; returns how many rows changed."""
-    changed = 0
-    existing_t = {t.code: t for t in session.exec(select(Tariff)).scalars()}
-    for data in TARIFFS:
-        row = {**_TARIFF_DEFAULTS, **data}
-        obj = existing_t.get(row["code"])
-        if obj is None:
-            session.add(Tariff(**row))
-            changed += 1
-        elif any(getattr(obj, k) != v for k, v in row.items()):
-            for k, v in row.items():
-                setattr(obj, k, v)
-            changed += 1
-    existing_p = {p.code: p for p in session.exec(select(Product)).scalars()}
-    for data in PRODUCTS:
-        row = {**_PRODUCT_DEFAULTS, **data}
-        obj = existing_p.get(row["code"])
-        if obj is None:
-            session.add(Product(**row))
-            changed += 1
-        elif any(getattr(obj, k) != v for k, v in row.items()):
-            for k, v in row.items():
-                setattr(obj, k, v)
-            changed += 1
+    changed = _upsert(session, HomeProduct, HOME_PRODUCTS, _HOME_PRODUCT_DEFAULTS)
+    changed += _upsert(session, HomeTariff, HOME_TARIFFS, _HOME_TARIFF_DEFAULTS)
+    changed += _upsert(session, Tariff, TARIFFS, _TARIFF_DEFAULTS)
+    changed += _upsert(session, Product, PRODUCTS, _PRODUCT_DEFAULTS)
     return changed

@@ -122,10 +122,16 @@ class EventResult:
     charged_kopecks: int = 0
     drawn: list[dict] = field(default_factory=list)
     reason: str | None = None
+    # a duplicate: what the first delivery got (status rated | blocked, charged_kopecks, drawn), so a client
+    # recovering from a crash reconciles from the answers; `charged_kopecks` stays what this delivery charged (0)
+    original: tuple[str, int, list] | None = None
 
     def to_json(self) -> dict:
-        return {"event_id": self.event_id, "status": self.status, "charged_kopecks": self.charged_kopecks,
-                "drawn": self.drawn, "reason": self.reason}
+        out = {"event_id": self.event_id, "status": self.status, "charged_kopecks": self.charged_kopecks,
+               "drawn": self.drawn, "reason": self.reason}
+        if self.original is not None:
+            out["original_status"], out["original_charged_kopecks"], out["original_drawn"] = self.original
+        return out
 
 
 @dataclass(slots=True)
@@ -242,10 +248,13 @@ def _lock_lines(fx: FastSQL, events: list[Event]) -> tuple[dict[str, tuple], _Fa
     return line_rows, fam
 
 
-def _seen(fx: FastSQL, events: list[Event]) -> set[str]:
-    """Step 1 (under the lock): the event_ids already rated — the idempotency check."""
-    return {r[0] for r in fx.select_in("SELECT event_id FROM usage_records WHERE event_id IN ({in})",
-                                       [ev.event_id for ev in events])}
+def _seen(fx: FastSQL, events: list[Event]) -> dict[str, tuple]:
+    """Step 1 (under the lock): the event_ids already rated — the idempotency check — with what each got the
+    first time (status, charged_kopecks, drawn): a replay answers it, so a client recovering from a crash can
+    reconcile from the answers (as an idempotent payments API returns the first response)."""
+    return {r[0]: r[1:] for r in fx.select_in(
+        "SELECT event_id, status, charged_kopecks, drawn FROM usage_records WHERE event_id IN ({in})",
+        [ev.event_id for ev in events])}
 
 
 def _roll_due(session, fx: FastSQL, events: list[Event], line_rows: dict[str, tuple], fam: _Family, now: datetime,
@@ -311,7 +320,7 @@ class _Rows:
     pool_draws: dict[tuple[int, int], int] = field(default_factory=dict)
 
 
-def _rate_all(fx: FastSQL, events: list[Event], seen: set[str], snaps: dict[int, LineSnapshot], now: datetime,
+def _rate_all(fx: FastSQL, events: list[Event], seen: dict[str, tuple], snaps: dict[int, LineSnapshot], now: datetime,
               catalog: Catalog, messages: dict[str, dict]) -> tuple[list[EventResult], _Rows]:
     """Step 4b: rate each event with the pure rater and apply the decision to its snapshot, so the next
     event of the batch sees it; collect the rows to write. One result per event, in order."""
@@ -319,13 +328,18 @@ def _rate_all(fx: FastSQL, events: list[Event], seen: set[str], snaps: dict[int,
     out: list[EventResult] = []
     ingested = fx.dt(now)
     rows = _Rows(ingested=ingested)
-    recorded: set[str] = set()  # event_ids recorded by this batch (a later copy is a duplicate)
+    recorded: dict[str, EventResult] = {}  # event_ids recorded by this batch (a later copy is a duplicate)
     for ev in events:
         if ev.event_id in seen:
-            out.append(EventResult(ev.event_id, "duplicate", reason="event_id already rated"))
+            status, charged, drawn = seen[ev.event_id]
+            out.append(EventResult(ev.event_id, "duplicate", reason=f"event_id already {status}; nothing charged "
+                                   "again", original=(status, charged, orjson.loads(drawn or "[]"))))
             continue
-        if ev.event_id in recorded:
-            out.append(EventResult(ev.event_id, "duplicate", reason="event_id repeated in this batch"))
+        first = recorded.get(ev.event_id)
+        if first is not None:
+            out.append(EventResult(ev.event_id, "duplicate", reason=f"event_id repeated in this batch ("
+                                   f"{first.status}); nothing charged again",
+                                   original=(first.status, first.charged_kopecks, first.drawn)))
             continue
         line = by_msisdn.get(ev.msisdn)
         if line is None:
@@ -335,7 +349,6 @@ def _rate_all(fx: FastSQL, events: list[Event], seen: set[str], snaps: dict[int,
         if decision.status == "rejected":
             out.append(EventResult(ev.event_id, "rejected", reason=decision.reason))
             continue
-        recorded.add(ev.event_id)
         apply(decision, line)
         at = fx.dt(ev.started_at)
         charged = _collect_rated(fx, ev, decision, line, snaps, rows, at, ingested, messages) \
@@ -346,6 +359,7 @@ def _rate_all(fx: FastSQL, events: list[Event], seen: set[str], snaps: dict[int,
             decision.status, decision.units, charged, decision.paid_by, orjson.dumps(drawn).decode() if drawn else "[]",
             orjson.dumps(decision.explanation).decode(), ingested))
         out.append(EventResult(ev.event_id, decision.status, charged, drawn, decision.reason))
+        recorded[ev.event_id] = out[-1]
     return out, rows
 
 

@@ -74,7 +74,11 @@ class ClockSetting:
                             session_offset=self.session_offset)
 
 
-MAX_SPEED = 100_000.0  # simulated seconds per wall second (×3600 is the control room's fastest button)
+MAX_SPEED = 100_000.0
+# the longest single move of the test API (POST /api/v1/clock): what falls due in it is bounded work (at most
+# three period starts per line and 62 days of daily fees); a longer journey is several moves
+MAX_CLOCK_STEP = timedelta(days=62)
+CLOCK_MAX = datetime(2100, 1, 1, tzinfo=UTC)  # the calendar arithmetic is safe well before datetime's end  # simulated seconds per wall second (×3600 is the control room's fastest button)
 
 
 class SimulatedClock:
@@ -130,21 +134,48 @@ class SimulatedClock:
             self._loaded_at = time.monotonic()
         return new
 
-    def move_to(self, target: datetime, *, sessions_too: bool = False) -> datetime:
-        """Move forward to `target` (never back); the speed stays. Returns the new now.
-        Two processes moving the clock at once can never move it back (`save` serialises them).
-        `sessions_too`: the sessions' clock moves as much (POST /api/v1/clock, for tests)."""
+    def move_to(self, target: datetime, *, sessions_too: bool = False,
+                max_step: timedelta | None = None) -> datetime:
+        """Move forward to `target` (never back, never past CLOCK_MAX, at most `max_step` ahead); the speed
+        stays. Returns the new now. Two processes moving the clock at once can never move it back (`save`
+        serialises them). `sessions_too`: the sessions' clock moves as much (POST /api/v1/clock, for tests).
+        `undo_move()` puts back what this move replaced (a move whose due work failed)."""
         goal = as_utc(target).timestamp()
+        if as_utc(target) > CLOCK_MAX:
+            raise ValueError(f"the clock does not go past {CLOCK_MAX.date()}")
+        done: dict[str, ClockSetting] = {}
 
         def update(stored: ClockSetting, wall: float) -> ClockSetting:
             current = stored.at(wall)
             if goal < current - 1e-6:
                 raise ValueError(f"the clock only moves forward; now is "
                                  f"{datetime.fromtimestamp(current, UTC).isoformat()}")
-            return stored.moved_to(goal, wall, sessions_too=sessions_too)
+            if max_step is not None and goal - current > max_step.total_seconds():
+                raise ValueError(f"one move goes at most {max_step.days} days ahead; now is "
+                                 f"{datetime.fromtimestamp(current, UTC).isoformat()}")
+            new = stored.moved_to(goal, wall, sessions_too=sessions_too)
+            done["before"], done["after"] = stored, new
+            return new
 
         self._change(update)
+        self._last_move = (done["before"], done["after"])
         return as_utc(target)
+
+    def undo_move(self) -> bool:
+        """Put the clock back where the last move_to of this object found it, unless it changed since."""
+        last = getattr(self, "_last_move", None)
+        if last is None:
+            return False
+        before, after = last
+        undone = {}
+
+        def update(stored: ClockSetting, _wall: float) -> ClockSetting:
+            undone["ok"] = stored == after
+            return before if stored == after else stored
+
+        self._change(update)
+        self._last_move = None
+        return undone.get("ok", False)
 
     def set_speed(self, speed: float) -> ClockSetting:
         """Pause (0), real time (1) or fast (60, 3600 …) from now on; the simulated time does not jump."""

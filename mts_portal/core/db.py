@@ -19,8 +19,11 @@ from typing import TypeVar
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
+
+from mts_portal.core.errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,9 @@ def is_sqlite(engine_or_url) -> bool:
 
 
 def make_engine(url: str, *, pool: bool = True) -> Engine:
+    from mts_portal.core.domain import install_text_guard
+
+    install_text_guard()
     url = normalize_url(url)
     if url.startswith("sqlite"):
         if url in ("sqlite://", "sqlite:///:memory:"):
@@ -165,6 +171,131 @@ def with_retries(fn: Callable[[], T], *, attempts: int = 20, what: str = "transa
     raise AssertionError("unreachable")
 
 
+# ---------------------------------------------------------------- a store in trouble
+
+
+class StoreUnavailable(DomainError):
+    """The store cannot write (disk full, read-only, locked past the retry budget, PostgreSQL gone).
+    The API answers 503 with Retry-After; the portal shows its banner. Nothing was changed."""
+
+    http_status = 503
+    code = "store_unavailable"
+    retry_after_s = 5
+
+
+# SQLSTATE classes/codes of PostgreSQL that mean "the store cannot take this now", not "your request is wrong"
+_PG_UNAVAILABLE = ("08", "53", "57", "58", "25006", "40001", "40P01", "55P03", "55006", "HV")
+_SQLITE_UNAVAILABLE = ("readonly", "read-only", "disk i/o error", "database or disk is full", "disk is full",
+                       "database is locked", "unable to open database", "no space left", "locking protocol",
+                       "database table is locked", "malformed", "not a database")
+
+
+def store_trouble(exc: BaseException) -> str | None:
+    """A short reason when `exc` says the store cannot serve (as opposed to a bug or a bad request)."""
+    if isinstance(exc, StoreUnavailable):
+        return exc.message_en
+    if isinstance(exc, PoolTimeout):
+        return "no store connection free"
+    if isinstance(exc, IntegrityError) or not isinstance(exc, DBAPIError):
+        return None
+    orig = getattr(exc, "orig", None)
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "diag", None), "sqlstate", None)
+    if sqlstate:
+        return f"the store refused the write (SQLSTATE {sqlstate})" if sqlstate.startswith(_PG_UNAVAILABLE) else None
+    text = str(orig if orig is not None else exc).lower()
+    if exc.connection_invalidated or any(s in text for s in _SQLITE_UNAVAILABLE):
+        return str(orig if orig is not None else exc).splitlines()[0][:160]
+    if isinstance(exc, OperationalError) and type(orig).__module__.startswith("psycopg"):
+        return "the store is not reachable"
+    return None
+
+
+class StoreHealth:
+    """Whether the store takes writes, as this process last saw it: a cheap probe (one no-op UPDATE in a
+    write transaction, at most every `probe_every_s`) and what real writes reported in between."""
+
+    def __init__(self, probe_every_s: float = 2.0, failure_memory_s: float = 10.0):
+        self.probe_every_s = probe_every_s
+        self.failure_memory_s = failure_memory_s
+        self._lock = threading.Lock()
+        self._probed_at = -1e18
+        self._probe: tuple[bool, str | None] = (True, None)
+        self._failed_at = -1e18
+        self._failure: str | None = None
+        self._ok_at = -1e18
+        self._ok_since_failure = 0
+
+    RECOVERED_AFTER = 5
+
+    def note_failure(self, reason: str) -> None:
+        self._failed_at, self._failure, self._ok_since_failure = time.monotonic(), reason, 0
+
+    def note_success(self) -> None:
+        # a store that refuses some writes (a full disk whose WAL still has room for small ones) is in trouble:
+        # a failure counts for `failure_memory_s` unless RECOVERED_AFTER writes in a row succeed meanwhile
+        self._ok_since_failure += 1
+        if self._ok_since_failure >= self.RECOVERED_AFTER:
+            self._ok_at = time.monotonic()
+
+    def reset(self) -> None:
+        self.__init__(self.probe_every_s, self.failure_memory_s)
+
+    def _run_probe(self, engine: Engine) -> tuple[bool, str | None]:
+        try:
+            with write_connection(engine) as conn, conn.begin():
+                conn.exec_driver_sql("UPDATE alembic_version SET version_num = version_num")
+        except Exception as exc:  # noqa: BLE001 - every failure is an answer here
+            reason = store_trouble(exc) or f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+            drop_pooled_connections(engine)
+            return False, reason
+        return True, None
+
+    def status(self, engine: Engine) -> tuple[bool, str | None]:
+        """(writable, reason when not)."""
+        with self._lock:
+            mono = time.monotonic()
+            if mono - self._probed_at >= self.probe_every_s:
+                was_ok = self._probe[0] and self._failed_at <= self._ok_at
+                self._probe = self._run_probe(engine)
+                self._probed_at = time.monotonic()
+                if self._probe[0]:
+                    if not was_ok:  # back: connections opened meanwhile may be read-only or dead
+                        drop_pooled_connections(engine)
+                    self.note_success()  # one success: a real write's recent failure still counts
+            ok, reason = self._probe
+            if ok and self._failed_at > self._ok_at and mono - self._failed_at < self.failure_memory_s:
+                return False, self._failure
+            return ok, reason
+
+
+HEALTH = StoreHealth()
+
+
+def drop_pooled_connections(engine: Engine) -> None:
+    """Forget every pooled connection: a SQLite connection opened while the file was read-only stays
+    read-only, and a PostgreSQL connection to a restarted server is dead. The next use opens new ones
+    (connections in use are discarded when they come back)."""
+    try:
+        engine.dispose()
+    except Exception:  # noqa: BLE001
+        log.exception("dropping the pool of %s failed", engine.url)
+
+
+def as_store_unavailable(engine: Engine | None, exc: BaseException) -> StoreUnavailable | None:
+    """A StoreUnavailable for `exc` when it is store trouble (the pool is dropped and health told), else None."""
+    reason = store_trouble(exc)
+    if reason is None:
+        return None
+    HEALTH.note_failure(reason)
+    if engine is not None and not isinstance(exc, StoreUnavailable):
+        drop_pooled_connections(engine)
+    log.warning("store unavailable: %s", reason)
+    if isinstance(exc, StoreUnavailable):
+        return exc
+    return StoreUnavailable(f"the store cannot take writes now ({reason}); try again shortly",
+                            "Сервис временно не может сохранить изменения. Повторите попытку через несколько секунд")
+
+
 def transact(engine: Engine, fn: Callable[[Session], T], *, keep_on: tuple[type[BaseException], ...] = (),
              what: str = "transaction") -> T:
     """Run fn(session) in one write transaction, retried as a whole on lock errors.
@@ -190,10 +321,24 @@ def transact(engine: Engine, fn: Callable[[Session], T], *, keep_on: tuple[type[
         finally:
             conn.close()
 
-    return with_retries(attempt, what=what)
+    try:
+        result = with_retries(attempt, what=what)
+    except (DBAPIError, PoolTimeout) as exc:
+        unavailable = as_store_unavailable(engine, exc)
+        if unavailable is None:
+            raise
+        raise unavailable from exc
+    HEALTH.note_success()
+    return result
 
 
 def read(engine: Engine, fn: Callable[[Session], T]) -> T:
     """Run fn(session) in a read-only transaction."""
-    with Session(engine, expire_on_commit=False) as session:  # close() ends the transaction, keeps loaded values
-        return fn(session)
+    try:
+        with Session(engine, expire_on_commit=False) as session:  # close() ends the transaction, keeps values
+            return fn(session)
+    except (DBAPIError, PoolTimeout) as exc:
+        unavailable = as_store_unavailable(engine, exc)
+        if unavailable is None:
+            raise
+        raise unavailable from exc

@@ -14,9 +14,10 @@ from datetime import datetime
 from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session
 
+from mts_portal.core import domain
 from mts_portal.core.billing import get_line
 from mts_portal.core.clock import as_utc
-from mts_portal.core.errors import Invalid
+from mts_portal.core.errors import Invalid, NotFound
 from mts_portal.core.models import UsageRecord
 
 KINDS = ("voice", "sms", "data")
@@ -77,18 +78,48 @@ class RecordsPage:
         }
 
 
+def day_window(date_from: str, date_to: str) -> tuple[datetime, datetime]:
+    """The Moscow calendar days date_from..date_to (ISO dates of 2000–2099, as a form sends them) as
+    [start, end); Invalid otherwise (the detail page shows it next to the dates)."""
+    from datetime import date, timedelta
+
+    from mts_portal.core.clock import moscow_midnight
+
+    days = []
+    for value, name in ((date_from, "from"), (date_to, "to")):
+        try:
+            if not isinstance(value, str) or len(value) != 10:
+                raise ValueError(value)
+            day = date.fromisoformat(value)
+        except ValueError:
+            raise Invalid(f"{name}: a date YYYY-MM-DD", "Дата в формате ГГГГ-ММ-ДД") from None
+        if not 2000 <= day.year <= 2099:
+            raise Invalid(f"{name}: a date of 2000–2099", "Дата между 2000 и 2099 годами")
+        days.append(day)
+    return moscow_midnight(days[0]), moscow_midnight(days[1] + timedelta(days=1))
+
+
 def encode_cursor(started_at: datetime, record_id: int) -> str:
     raw = f"{as_utc(started_at).isoformat()}|{record_id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """The position a cursor names; NotFound (404: no such page) for anything this API did not give out."""
     try:
+        if not isinstance(cursor, str) or len(cursor) > 200:
+            raise ValueError(cursor)
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         ts, rid = raw.split("|")
-        return as_utc(datetime.fromisoformat(ts)), int(rid)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Invalid("cursor: not a cursor this API gave out", "Неверная ссылка на страницу") from exc
+        at = as_utc(datetime.fromisoformat(ts))
+        record_id = int(rid)
+        if not (domain.DATE_MIN <= at <= domain.DATE_MAX and 1 <= record_id <= domain.INT32_MAX) \
+                or encode_cursor(at, record_id) != cursor:
+            raise ValueError(cursor)
+        return at, record_id
+    except (ValueError, UnicodeDecodeError, OverflowError) as exc:
+        raise NotFound("cursor: not a cursor this API gave out", "Неверная ссылка на страницу",
+                       code="invalid_cursor") from exc
 
 
 def _filters(line_id: int, start: datetime | None, end: datetime | None, kind: str | None) -> list:
@@ -134,12 +165,22 @@ def records_page(
     cursor: str | None = None,
     page_size: int = 50,
     with_totals: bool = True,
+    empty_if_reversed: bool = False,
 ) -> RecordsPage:
-    if not 1 <= page_size <= 500:
+    """A page of a line's records, newest first. The window is checked against the input domain (dates of
+    2000–2099); one that ends before it starts is refused, or — `empty_if_reversed` (the API, where it is a
+    filter) — answered with no records."""
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= 500:
         raise Invalid("page_size: 1–500", "Размер страницы: от 1 до 500")
-    if start is not None and end is not None and start >= end:
-        raise Invalid("from must be before to", "Начало периода должно быть раньше конца")
+    start = domain.instant(start, "from", field_ru="Начало периода") if start is not None else None
+    end = domain.instant(end, "to", field_ru="Конец периода") if end is not None else None
+    if kind is not None and kind not in KINDS:
+        raise Invalid("kind: voice, sms or data", "Вид: звонки, SMS или интернет")
     line = get_line(session, msisdn)
+    if start is not None and end is not None and start >= end:
+        if not empty_if_reversed:
+            raise Invalid("from must be before to", "Начало периода должно быть раньше конца")
+        return RecordsPage(line.msisdn, [], None, Totals())
     conds = _filters(line.id, start, end, kind)
     if cursor:
         c_at, c_id = decode_cursor(cursor)

@@ -91,6 +91,8 @@ def validate(raw) -> Event | str:
     event_id = raw.get("event_id")
     if not isinstance(event_id, str) or not (1 <= len(event_id) <= 128):
         return "event_id: must be a string of 1–128 characters"
+    if not event_id.isprintable():  # NUL and other controls: PostgreSQL refuses NUL in text (the whole batch)
+        return "event_id: control characters are not allowed"
     if not _ALLOWED_KEYS.issuperset(raw):
         return f"{sorted(raw.keys() - _ALLOWED_KEYS)[0]}: unknown field"
     msisdn = raw.get("msisdn")
@@ -110,6 +112,8 @@ def validate(raw) -> Event | str:
             return "started_at: not an ISO-8601 date-time"
         if started_at.tzinfo is None:
             return "started_at: the offset is missing (e.g. +03:00 or Z)"
+        if not 2000 <= started_at.year <= 2099:
+            return "started_at: a date of 2000–2099"
         if len(_STARTED) > 100_000:
             _STARTED.clear()
         _STARTED[started] = started_at

@@ -14,12 +14,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete, func, select
 from sqlmodel import Session
 
-from mts_portal.core import billing, memory, notify, parental
+from mts_portal.core import billing, home, memory, notify, parental
 from mts_portal.core.catalog import Catalog, default_catalog
 from mts_portal.core.clock import as_utc, moscow_date, moscow_midnight
 from mts_portal.core.db import transact
 from mts_portal.core.models import (
     DailyFeeCharge,
+    HomeAccount,
     Line,
     MailMessage,
     Notification,
@@ -28,6 +29,7 @@ from mts_portal.core.models import (
     Subscription,
 )
 from mts_portal.core.money import format_rub
+from mts_portal.core.settings import get_settings
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -42,12 +44,17 @@ class JobReport:
     autopay_runs: int = 0
     purged: int = 0
     backups: int = 0
+    home_rollovers: int = 0
+    home_suspended: int = 0
+    home_requests_moved: int = 0
     changed_line_ids: set[int] = field(default_factory=set)
 
     def to_json(self) -> dict:
         return {"rollovers": self.rollovers, "content_fees": self.content_fees,
                 "content_stopped": self.content_stopped, "promised_expired": self.promised_expired,
-                "autopay_runs": self.autopay_runs, "purged": self.purged, "backups": self.backups}
+                "autopay_runs": self.autopay_runs, "purged": self.purged, "backups": self.backups,
+                "home_rollovers": self.home_rollovers, "home_suspended": self.home_suspended,
+                "home_requests_moved": self.home_requests_moved}
 
 
 def run_due(engine: Engine, now: datetime, catalog: Catalog | None = None) -> JobReport:
@@ -64,9 +71,13 @@ def run_due(engine: Engine, now: datetime, catalog: Catalog | None = None) -> Jo
     report = JobReport()
     for step in _steps(engine, now, catalog):
         _rollovers(engine, step, catalog, report)
+        _home_accounts(engine, step, report)
         _content_fees(engine, step, catalog, report)
         _promised(engine, step, report)
         payments.run_autopay(engine=engine, now=step, report=report)
+    if get_settings().demo:  # home requests move on by themselves in demo mode (the console moves them too)
+        report.home_requests_moved += transact(engine, lambda s: home.advance_due(session=s, now=now),
+                                               what="home requests")
     report.backups += memory.run_due(engine, now)  # «Вторая память»: scheduled backups due by now
     _purge(engine, now, report)
     return report
@@ -83,6 +94,7 @@ def _steps(engine: Engine, now: datetime, catalog: Catalog) -> list[datetime]:
                 Subscription.paid_until <= now)).scalar(),
             s.exec(select(func.min(PromisedPayment.due_at)).where(
                 PromisedPayment.status == "active", PromisedPayment.due_at <= now)).scalar(),
+            s.exec(select(func.min(HomeAccount.period_end)).where(HomeAccount.period_end <= now)).scalar(),
         ]
     pending = [as_utc(c) for c in candidates if c is not None]
     steps: list[datetime] = []
@@ -126,6 +138,36 @@ def _rollovers(engine: Engine, now: datetime, catalog: Catalog, report: JobRepor
 
         report.rollovers += transact(engine, fn, what="rollover")
         report.changed_line_ids.update(ids)
+
+
+def _home_accounts(engine: Engine, now: datetime, report: JobReport) -> None:
+    """Home internet and TV contracts: period starts (their «20 % возврата», fees) and grace ends. A
+    contract done here is due no more (its period ends later, a grace end suspended it)."""
+    failed: set[int] = set()  # logged, retried at the next run
+    while True:
+        with Session(engine) as s:
+            ids = [i for i in home.due_ids(s, now, limit=BATCH + len(failed)) if i not in failed]
+        if not ids:
+            return
+
+        def fn(session: Session, ids=ids) -> tuple[int, int]:
+            rolled = suspended = 0
+            for home_id in ids:
+                acc = home.lock_home(session, home_id)
+                was = acc.status
+                try:
+                    with session.begin_nested():
+                        rolled += home.rollover(session=session, home=acc, now=now)
+                except Exception:
+                    log.exception("period start of home account %s failed; retried at the next run", home_id)
+                    failed.add(home_id)
+                    continue
+                suspended += was == "active" and acc.status == "suspended"
+            return rolled, suspended
+
+        rolled, suspended = transact(engine, fn, what="home rollover")
+        report.home_rollovers += rolled
+        report.home_suspended += suspended
 
 
 def _content_fees(engine: Engine, now: datetime, catalog: Catalog, report: JobReport) -> None:

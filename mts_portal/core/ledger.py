@@ -17,8 +17,9 @@ from mts_portal.core import notify
 
 # kinds of ledger rows that are charges (earn bonus points)
 CHARGE_KINDS = frozenset(("usage", "fee", "daily_fee", "promised_fee", "family_fee", "service_fee", "addon", "sms_send"))
-CREDIT_KINDS = frozenset(("topup", "transfer_in", "refund", "adjustment"))
-DEBIT_KINDS = CHARGE_KINDS | {"transfer_out"}
+CREDIT_KINDS = frozenset(("topup", "transfer_in", "refund", "adjustment", "cashback"))
+# home_fee: a home internet / TV account's fees (they earn no mobile bonus points; «20 % возврата» instead)
+DEBIT_KINDS = CHARGE_KINDS | {"transfer_out", "home_fee"}
 KOPECKS_PER_POINT = 500
 
 
@@ -42,9 +43,14 @@ def post(
     at: datetime,
     sms_notify: bool = False,
     description_en: str = "",
+    owner: str = "line_id",
 ) -> Posting:
     """Apply a signed amount (+ credit, − debit) to `line` and return the rows to insert.
-    `description` is Russian, `description_en` its English twin (both are shown by language)."""
+    `description` is Russian, `description_en` its English twin (both are shown by language).
+
+    `owner` names the ledger row's owner column: "line_id" (a mobile line: bonus points and the
+    line's notifications follow) or "home_account_id" (a home internet / TV account, which has
+    neither: only its balance and the ledger row move)."""
     if not isinstance(amount_kopecks, int) or isinstance(amount_kopecks, bool):
         raise TypeError("money is integer kopecks")
     if amount_kopecks == 0:
@@ -57,7 +63,7 @@ def post(
     line.balance_kopecks = before + amount_kopecks
     posting = Posting(
         ledger={
-            "line_id": line.id,
+            owner: line.id,
             "amount_kopecks": amount_kopecks,
             "kind": kind,
             "category": category,
@@ -69,6 +75,8 @@ def post(
             "created_at": at,
         }
     )
+    if owner != "line_id":
+        return posting
     if kind in CHARGE_KINDS:
         charged = -amount_kopecks
         old_total = line.charged_total_kopecks

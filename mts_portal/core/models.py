@@ -498,8 +498,12 @@ class AuthSession(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     token_hash: str = Field(max_length=64, unique=True)
     account_id: int = Field(foreign_key="accounts.id", index=True)
-    login_line_id: int = Field(foreign_key="lines.id")
-    selected_line_id: int = Field(foreign_key="lines.id")
+    # a home login (contract number) has no line: both None and login_home_id set (issue 17)
+    login_line_id: int | None = Field(default=None, foreign_key="lines.id")
+    selected_line_id: int | None = Field(default=None, foreign_key="lines.id")
+    login_home_id: int | None = Field(default=None, foreign_key="home_accounts.id")
+    # the home account the session shows in the home section (a mobile login: one of its linked ones)
+    home_account_id: int | None = Field(default=None, foreign_key="home_accounts.id")
     created_at: datetime = utc_field()
     last_seen_at: datetime = utc_field()
     ended_at: datetime | None = utc_field(nullable=True)
@@ -517,7 +521,8 @@ class LoginTicket(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     ticket_hash: str = Field(max_length=64, unique=True)
-    line_id: int = Field(foreign_key="lines.id")
+    line_id: int | None = Field(default=None, foreign_key="lines.id")
+    home_account_id: int | None = Field(default=None, foreign_key="home_accounts.id")  # a home login's ticket
     # hash of the pre-login nonce cookie of the browser that proved the login (login CSRF)
     binding_hash: str | None = Field(default=None, max_length=64)
     created_at: datetime = utc_field()
@@ -837,3 +842,197 @@ class ParentalLink(SQLModel, table=True):
 
 # the scheduler looks subscriptions up by code (content fees, scheduled backups)
 Index("ix_subscriptions_code_active", Subscription.__table__.c.code, Subscription.__table__.c.active)
+
+
+# ---------------------------------------------------------------- home internet and TV (issue 17)
+
+
+class HomeTariff(SQLModel, table=True):
+    """A home internet (and TV) tariff: speeds, the TV package it includes, a monthly fee, maybe a cap."""
+
+    __tablename__ = "home_tariffs"
+
+    code: str = Field(primary_key=True, max_length=32)
+    name_ru: str
+    name_en: str
+    down_mbps: int
+    up_mbps: int
+    tv_package_code: str | None = Field(default=None, max_length=32)  # included TV package, None: internet only
+    fee_kopecks: int = _big(default=0)
+    cap_kb: int | None = _big(default=None, nullable=True)  # monthly traffic cap; None: unlimited
+    public: bool = True
+    sort: int = 0
+    description_ru: str = ""
+    description_en: str = ""
+
+
+class HomeProduct(SQLModel, table=True):
+    """TV channel packages and home options (static IP, antivirus, router rent …), monthly fees."""
+
+    __tablename__ = "home_products"
+
+    code: str = Field(primary_key=True, max_length=32)
+    kind: str = Field(max_length=12)  # tv_package | option
+    name_ru: str
+    name_en: str
+    fee_kopecks: int = _big(default=0)
+    channels: int = 0  # TV packages
+    public: bool = True
+    sort: int = 0
+    description_ru: str = ""
+    description_en: str = ""
+
+
+class HomeAccount(SQLModel, table=True):
+    """A home internet and TV contract (personal account): its own balance and ledger. The holder is an
+    Account (the same holder a mobile line has); the contact mobile gets its codes and SMS."""
+
+    __tablename__ = "home_accounts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    contract: str = Field(max_length=12, unique=True, index=True)  # 12 digits
+    account_id: int = Field(foreign_key="accounts.id", index=True)
+    address: str
+    contact_msisdn: str = Field(max_length=11, index=True)
+    tariff_code: str = Field(foreign_key="home_tariffs.code", max_length=32)
+    status: str = Field(default="active", max_length=12)  # active | suspended
+    balance_kopecks: int = _big(default=0)
+    low_balance_notified: bool = False
+    period_start: datetime = utc_field()
+    period_end: datetime = utc_field()
+    period_used_kb: int = _big(default=0)  # traffic this period (the cap's counter)
+    negative_since: datetime | None = utc_field(nullable=True)  # the grace period runs from here
+    suspended_at: datetime | None = utc_field(nullable=True)
+    promo_since: datetime | None = utc_field(nullable=True)  # «20 % возврата»: taking part since
+    persona: str = Field(default="couple", max_length=16)  # the simulator's household
+    version: int = _big(default=0)
+    created_at: datetime = utc_field()
+
+
+class HomeSubscription(SQLModel, table=True):
+    """A TV channel package or home option connected to a home account."""
+
+    __tablename__ = "home_subscriptions"
+    __table_args__ = (Index("ix_home_subscriptions_account_active", "home_account_id", "active"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    home_account_id: int = Field(foreign_key="home_accounts.id")
+    code: str = Field(foreign_key="home_products.code", max_length=32)
+    active: bool = True
+    started_at: datetime = utc_field()
+    ended_at: datetime | None = utc_field(nullable=True)
+
+
+class HomeEquipment(SQLModel, table=True):
+    """A router or TV set-top box at the address: rented (a monthly fee) or owned (bought)."""
+
+    __tablename__ = "home_equipment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    home_account_id: int = Field(foreign_key="home_accounts.id", index=True)
+    kind: str = Field(max_length=8)  # router | tv_box
+    model: str = Field(max_length=64)
+    serial: str = Field(max_length=32)
+    ownership: str = Field(max_length=8)  # rented | owned
+    rent_kopecks: int = _big(default=0)  # per month when rented
+    since: datetime = utc_field()
+
+
+class HomeLedgerEntry(SQLModel, table=True):
+    """One row per movement of money on a home account (ledger.post); the balance is their sum."""
+
+    __tablename__ = "home_ledger_entries"
+    __table_args__ = (
+        Index("ix_home_ledger_account_created", "home_account_id", "created_at"),
+        UniqueConstraint("cause_ref", "kind", "home_account_id", name="uq_home_ledger_cause"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    home_account_id: int = Field(foreign_key="home_accounts.id")
+    amount_kopecks: int = _big()
+    kind: str = Field(max_length=16)  # home_fee | topup | cashback
+    category: str = Field(default="", max_length=16)  # tariff | tv_package | option | equipment | payment | promo
+    cause_type: str = Field(max_length=12)  # fee | payment | promo
+    cause_ref: str = Field(max_length=160)
+    description: str = ""
+    description_en: str = ""
+    balance_after: int = _big()
+    created_at: datetime = utc_field()
+
+
+class HomePayment(SQLModel, table=True):
+    """A payment to a home account (the same card gateway as mobile top-ups); idempotent by key."""
+
+    __tablename__ = "home_payments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=128, unique=True)
+    home_account_id: int = Field(foreign_key="home_accounts.id", index=True)
+    amount_kopecks: int = _big()
+    method: str = Field(max_length=12)  # gateway | card
+    card_id: int | None = Field(default=None, foreign_key="cards.id")
+    status: str = Field(max_length=10)  # succeeded | declined
+    decline_reason: str | None = None
+    balance_after_kopecks: int | None = _big(default=None, nullable=True)
+    created_at: datetime = utc_field()
+
+
+class HomeUsageDay(SQLModel, table=True):
+    """A home account's internet traffic and TV viewing of one Moscow day (the simulator's sessions)."""
+
+    __tablename__ = "home_usage_days"
+    __table_args__ = (UniqueConstraint("home_account_id", "day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    home_account_id: int = Field(foreign_key="home_accounts.id")
+    day: date
+    sessions: int = 0
+    bytes_down: int = _big(default=0)
+    bytes_up: int = _big(default=0)
+    throttled_bytes: int = _big(default=0)  # over the cap: carried at the reduced speed, not counted
+    tv_minutes: int = 0
+
+
+class HomeRequest(SQLModel, table=True):
+    """«Заявка на подключение» (connect) or «Сообщить о проблеме» (problem): a number and a status
+    that moves new → in_work → done."""
+
+    __tablename__ = "home_requests"
+    __table_args__ = (Index("ix_home_requests_status", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=16, unique=True)
+    kind: str = Field(max_length=8)  # connect | problem
+    account_id: int = Field(foreign_key="accounts.id", index=True)  # who filed it
+    home_account_id: int | None = Field(default=None, foreign_key="home_accounts.id", index=True)
+    contact_msisdn: str = Field(max_length=11)
+    address: str = ""
+    services: str = ""  # connect: what is wanted (comma-separated codes: internet,tv,…)
+    call_time: str = ""  # connect: when to call
+    service: str = ""  # problem: internet | tv | equipment | payment
+    text: str = ""  # problem: what is wrong
+    status: str = Field(default="new", max_length=8)  # new | in_work | done
+    created_at: datetime = utc_field()
+    updated_at: datetime = utc_field()
+
+
+class HomeLink(SQLModel, table=True):
+    """A multi-account: a home account managed from a mobile login (after a code to its contact mobile)."""
+
+    __tablename__ = "home_links"
+    __table_args__ = (UniqueConstraint("account_id", "home_account_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="accounts.id", index=True)
+    home_account_id: int = Field(foreign_key="home_accounts.id", index=True)
+    created_at: datetime = utc_field()
+
+
+class HomeCredential(SQLModel, table=True):
+    """The permanent password of a home account's login (argon2id)."""
+
+    __tablename__ = "home_credentials"
+
+    home_account_id: int = Field(foreign_key="home_accounts.id", primary_key=True)
+    password_hash: str
+    updated_at: datetime = utc_field()

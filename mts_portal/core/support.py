@@ -11,7 +11,7 @@ from datetime import datetime
 import snowballstemmer
 from sqlmodel import Session
 
-from mts_portal.core import phones
+from mts_portal.core import domain, phones
 from mts_portal.core.auth import SessionInfo
 from mts_portal.core.errors import Invalid
 from mts_portal.core.models import SupportRequest
@@ -214,6 +214,8 @@ def request_callback(session: Session, info: SessionInfo, phone: str, topic: str
     topic = (topic or "").strip()
     if not 3 <= len(topic) <= 500:
         raise Invalid("topic: 3–500 characters", "Опишите вопрос (от 3 до 500 символов)")
+    if domain.has_control(topic, multiline=True):
+        raise Invalid("topic: control characters are not allowed", "Текст вопроса содержит недопустимые символы")
     req = SupportRequest(line_id=info.selected_line_id, kind="callback", phone=number, topic=topic,
                          preferred_time=(preferred or "")[:40] or None, created_at=now)
     session.add(req)

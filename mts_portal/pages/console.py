@@ -277,6 +277,24 @@ def audit_card() -> rx.Component:
     ), id="console-audit")
 
 
+def home_requests_card() -> rx.Component:
+    """«Интернет и ТВ»: requests not done yet, moved on by a click (each SMS'd to the contact number)."""
+    return card(rx.vstack(
+        rx.heading(T["console.home_requests"], size="4", as_="h2"),
+        rx.foreach(ConsoleState.home_requests, lambda r: rx.hstack(
+            rx.text(r["number"], size="2", weight="medium"), rx.badge(r["status_label"]),
+            rx.text(r["when"], size="1", color=MUTED), rx.spacer(),
+            rx.button(rx.cond(r["next"] == "done", T["console.home_done"], T["console.home_in_work"]), size="1",
+                      variant="soft", on_click=ConsoleState.advance_home_request(r["number"], r["next"]),
+                      id="console-home-" + r["number"]),
+            width="100%", align="center", wrap="wrap",
+        )),
+        rx.cond(ConsoleState.home_requests.length() == 0, rx.text(T["console.home_none"], size="2", color=MUTED)),
+        error_line(ConsoleState.home_error, "console-home-error"),
+        spacing="2", width="100%",
+    ), id="console-home-requests")
+
+
 def console_page() -> rx.Component:
     leave = rx.cond(ConsoleState.authed,
                     rx.button(rx.icon("log-out", size=16), rx.text(T["console.logout"], display=["none", "inline"]),
@@ -289,7 +307,8 @@ def console_page() -> rx.Component:
                       rx.text(T["console.subtitle"], size="2", color=MUTED), spacing="1"),
             rx.grid(
                 rx.vstack(engine_card(), run_card(), spacing="4", width="100%", min_width="0"),
-                rx.vstack(clock_card(), traffic_card(), subscribers_card(), audit_card(), spacing="4", width="100%",
+                rx.vstack(clock_card(), traffic_card(), subscribers_card(), home_requests_card(), audit_card(),
+                          spacing="4", width="100%",
                           min_width="0"),
                 columns=rx.breakpoints(initial="1", lg="2"), gap="16px", width="100%",
                 style={"gridTemplateColumns": rx.breakpoints(initial="minmax(0, 1fr)",

@@ -6,6 +6,7 @@ import reflex as rx
 
 from mts_portal.components.layout import RED, card, public_header
 from mts_portal.state.base import UiState
+from mts_portal.state.home_tv import HomeLoginState as H
 from mts_portal.state.login import LoginState, PhoneState
 
 
@@ -82,6 +83,61 @@ def password_form() -> rx.Component:
     )
 
 
+def home_forms() -> rx.Component:
+    """«Интернет и ТВ»: contract + code to the contact mobile, or contract + password; recovery by a code."""
+    contract = lambda id_: rx.input(name="contract", placeholder="7700 0000 0000", input_mode="numeric",  # noqa: E731
+                                    size="3", width="100%", id=id_, value=H.contract_input,
+                                    on_change=H.set_contract_input, required=True)
+    error = rx.cond(H.error != "", rx.callout(H.error, icon="triangle-alert", color_scheme="red", width="100%",
+                                              id="home-login-error"))
+    notice = rx.cond(H.notice != "", rx.text(H.notice, size="2", color="var(--gray-11)", id="home-login-notice"))
+    return rx.vstack(
+        error, notice,
+        rx.match(
+            H.step,
+            ("code", rx.form(rx.vstack(
+                rx.input(name="code", placeholder="••••••", input_mode="numeric", max_length=6, size="3",
+                         width="100%", id="home-login-code", auto_complete="one-time-code", required=True),
+                rx.button(UiState.t["login.submit"], type="submit", size="3", width="100%", id="home-submit-code"),
+                rx.link(UiState.t["back"], on_click=[rx.prevent_default, H.to_start], size="2", cursor="pointer"),
+                spacing="3", width="100%"), on_submit=H.submit_code, width="100%", reset_on_submit=True)),
+            ("recover", rx.form(rx.vstack(
+                rx.text(UiState.t["hlogin.contract"], size="2", weight="medium"), contract("home-recover-contract"),
+                rx.text(UiState.t["hlogin.recover_hint"], size="1", color="var(--gray-11)"),
+                rx.button(UiState.t["hlogin.recover_send"], type="submit", size="3", width="100%",
+                          id="home-recover-send"),
+                spacing="3", width="100%"), on_submit=H.request_recovery, width="100%")),
+            ("recover_code", rx.form(rx.vstack(
+                rx.input(name="code", placeholder="••••••", input_mode="numeric", max_length=6, size="3",
+                         width="100%", id="home-recover-code", required=True),
+                rx.text(UiState.t["hlogin.new_password"], size="2", weight="medium"),
+                rx.input(name="password", type="password", size="3", width="100%", id="home-recover-password",
+                         auto_complete="new-password", required=True),
+                rx.button(UiState.t["save"], type="submit", size="3", width="100%", id="home-recover-submit"),
+                spacing="3", width="100%"), on_submit=H.submit_recovery, width="100%")),
+            rx.vstack(
+                rx.form(rx.vstack(
+                    rx.text(UiState.t["hlogin.contract"], size="2", weight="medium"), contract("home-contract"),
+                    rx.button(UiState.t["hlogin.get_code"], type="submit", size="3", width="100%",
+                              id="home-get-code"),
+                    spacing="3", width="100%"), on_submit=H.request_code, width="100%"),
+                rx.form(rx.vstack(
+                    rx.text(UiState.t["login.password"], size="2", weight="medium"),
+                    rx.input(name="contract", type="hidden", value=H.contract_input),
+                    rx.input(name="password", type="password", size="3", width="100%", id="home-password",
+                             auto_complete="current-password"),
+                    rx.button(UiState.t["login.submit"], type="submit", size="3", width="100%", variant="soft",
+                              id="home-submit-password"),
+                    rx.link(UiState.t["hlogin.recover"], on_click=[rx.prevent_default, H.to_recover], size="2",
+                            cursor="pointer", id="home-forgot"),
+                    spacing="3", width="100%"), on_submit=H.submit_password, width="100%"),
+                spacing="4", width="100%",
+            ),
+        ),
+        spacing="3", width="100%", id="home-login",
+    )
+
+
 def phone_panel() -> rx.Component:
     """Demo only: a number's SMS inbox (the handlers also refuse outside demo mode)."""
     return card(
@@ -155,6 +211,14 @@ def login_page() -> rx.Component:
                     rx.cond(
                         LoginState.ready,
                         rx.vstack(
+                            # mobile client or «Интернет и ТВ» client (issue 17): the home forms are pages/login's
+                            # `home_forms`, the mobile ones below are unchanged
+                            rx.segmented_control.root(
+                                rx.segmented_control.item(UiState.t["login.kind_mobile"], value="mobile"),
+                                rx.segmented_control.item(UiState.t["login.kind_home"], value="home"),
+                                value=H.kind, on_change=H.set_kind, width="100%", id="login-kind",
+                            ),
+                            rx.cond(H.kind == "home", home_forms(), rx.vstack(
                             rx.segmented_control.root(
                                 rx.segmented_control.item(UiState.t["login.by_code"], value="code"),
                                 rx.segmented_control.item(UiState.t["login.by_password"], value="password"),
@@ -162,6 +226,7 @@ def login_page() -> rx.Component:
                                 id="login-mode",
                             ),
                             rx.cond(LoginState.mode == "code", code_form(), password_form()),
+                            spacing="4", width="100%")),
                             spacing="4", width="100%", id="login-forms",
                         ),
                         rx.cond(LoginState.error == "", rx.center(rx.spinner(size="3"), width="100%",

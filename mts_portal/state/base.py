@@ -215,6 +215,10 @@ class SessionState(UiState):
     login_msisdn: str = ""
     holder: str = ""
     lines: list[dict[str, str]] = []
+    # home internet and TV contracts the session reaches (issue 17): the switcher lists them after the lines,
+    # their value 'home:<contract>'; a home login (contract number) has no lines at all
+    homes: list[dict[str, str]] = []
+    is_home: bool = False
     has_password: bool = True
     authed: bool = False
     _session_id: int = 0  # the session this tab's state was filled for
@@ -240,11 +244,16 @@ class SessionState(UiState):
         return rx.call_script(f"{FORGET_TAB} window.location.replace('/api/v1/session/logout?reason={reason}')")
 
     async def _load_header(self, info: auth.SessionInfo) -> None:
-        def fn(s):
-            lines = auth.account_lines(s, info.account_id)
-            return lines, auth.holder_name(s, info.account_id)
+        from mts_portal.core import home, home_access
 
-        lines, holder = await query(fn)
+        def fn(s):
+            lines = [] if info.is_home else auth.account_lines(s, info.account_id)
+            homes = [(h.contract, home.format_contract(h.contract)) for h in home_access.homes_of(s, info)]
+            return lines, auth.holder_name(s, info.account_id), homes
+
+        lines, holder, homes = await query(fn)
+        self.homes = [{"value": "home:" + c, "label": label} for c, label in homes]  # 12 digits: never a number
+        self.is_home = info.is_home
         self.msisdn = info.selected_msisdn
         self._selected_line_id = info.selected_line_id
         self.msisdn_label = auth.format_msisdn(info.selected_msisdn)
@@ -258,28 +267,46 @@ class SessionState(UiState):
     async def _begin(self) -> auth.SessionInfo | None:
         """Validate the session and refresh the header; None means: redirect to login."""
         info = await self._session()
-        if info is None:
+        if info is None or info.is_home:  # a home login has no line: the mobile pages send it home (_gone)
             return None
         await self._load_header(info)
         return info
 
     async def _gone(self):
-        """The redirect for a session that no longer works, with the reason shown on the login page."""
+        """The redirect for a session that no longer works, with the reason shown on the login page (a home
+        login that opened a mobile page goes to the home section instead)."""
         token = self._token()
         if not token:
             # never logged in (no session cookie at all): nothing has ended, so the login page says nothing
             return await self._to_login("none")
+        info = await query(lambda s: auth.validate_session(session=s, token=token, now=runtime.session_now(),
+                                                           touch_it=False))
+        if info is not None and info.is_home:
+            return rx.redirect("/internet-tv")
         reason = await query(lambda s: auth.ended_reason(session=s, token=token, now=runtime.session_now()))
         return await self._to_login({"idle": "idle", "line_lost": "lost", "password": "password"}
                                     .get(reason, "expired"))
 
     @rx.event
     async def switch_line(self, msisdn: str):
-        """Select another number of the account (untrusted argument: checked by the core)."""
+        """Select another number of the account (untrusted argument: checked by the core); a value
+        'home:<contract>' selects a linked home contract and opens the home section."""
         info = await self._session()
         if info is None:
             return await self._gone()
         token = self._token()
+        if str(msisdn).startswith("home:"):
+            from mts_portal.core import home_access
+
+            contract = str(msisdn)[5:]
+            try:
+                await write(lambda s: home_access.select_home(session=s, token=token, info=info, contract=contract))
+            except DomainError as exc:
+                return rx.toast.error(self._msg(exc))
+            return rx.call_script("window.location.assign('/internet-tv')")
+        if info.is_home:
+            return rx.toast.error(self._msg(auth.NotFound("no such number in your account",
+                                                          "Такого номера нет в вашем личном кабинете")))
         try:
             info = await write(lambda s: auth.select_line(session=s, token=token, info=info, msisdn=str(msisdn)))
         except DomainError as exc:

@@ -100,6 +100,10 @@ add({
     "console.outcomes": ("Ожидаемые итоги", "Expected outcomes"),
     "console.no_run": ("Выберите сценарий и нажмите «Запустить».", "Pick a scenario and press Start."),
     "console.audit": ("Журнал пульта", "Control-room log"),
+    "console.home_requests": ("Заявки «Интернет и ТВ»", "Internet & TV requests"),
+    "console.home_in_work": ("В работу", "Take on"),
+    "console.home_done": ("Выполнено", "Done"),
+    "console.home_none": ("Открытых заявок нет.", "No open requests."),
     "run.running": ("идёт", "running"),
     "run.passed": ("все итоги выполнены", "all outcomes met"),
     "run.failed": ("не все итоги выполнены", "some outcomes not met"),
@@ -168,6 +172,9 @@ class ConsoleState(UiState):
     outcomes: list[dict[str, str]] = []
     run_error: str = ""
     audit: list[dict[str, str]] = []
+    # «Интернет и ТВ» requests not done yet (issue 17): the room moves them new → in work → done
+    home_requests: list[dict[str, str]] = []
+    home_error: str = ""
     _run_id: int = 0
     _error_pair: list[str] = []
     _population_at: float = 0.0
@@ -327,6 +334,7 @@ class ConsoleState(UiState):
         self.malformed, self.late = _pct(settings.malformed), _pct(settings.late)
         self.focus = settings.focus
         await self._load_audit()
+        await self._load_home_requests()
         if not self._run_id:
             self._run_id = await in_thread(_last_run_id)
         if self._run_id:
@@ -336,6 +344,46 @@ class ConsoleState(UiState):
         rows = await in_thread(lambda: read(runtime.engine(), lambda s: console.recent_audit(s, 12)))
         self.audit = [{"at": fmt_datetime(r.at), "action": r.action, "target": r.target, "detail": r.detail}
                       for r in rows]
+
+    async def _load_home_requests(self) -> None:
+        from sqlalchemy import select
+
+        from mts_portal.core import home
+        from mts_portal.core.models import HomeRequest
+
+        lang = self._lang()
+
+        def fn(s):
+            rows = s.exec(select(HomeRequest).where(HomeRequest.status != "done")
+                          .order_by(HomeRequest.id.desc()).limit(10)).scalars()
+            return [{"number": r.number, "kind": r.kind, "status": r.status,
+                     "status_label": home.status_word(r.status, lang), "when": fmt_datetime(r.created_at),
+                     "next": "in_work" if r.status == "new" else "done"} for r in rows]
+
+        self.home_requests = await in_thread(lambda: read(runtime.engine(), fn))
+
+    @rx.event
+    async def advance_home_request(self, number: str, status: str):
+        """Move a home request on (the core refuses going back or an unknown number)."""
+        op = await self._operator()
+        if op is None:
+            return self._ended()
+        from mts_portal.core import home
+
+        number, status, now = str(number)[:16], str(status)[:8], runtime.now()
+
+        def fn(s):
+            req = home.advance(session=s, number=number, to_status=status, now=now)
+            console.audit(s, op.session_id, "home_request", req.number, req.status, runtime.session_now())
+
+        try:
+            await in_thread(lambda: transact(runtime.engine(), fn))
+        except DomainError as exc:
+            self.home_error = self._msg(exc)
+            return None
+        self.home_error = ""
+        await self._load_home_requests()
+        await self._load_audit()
 
     # ---------------------------------------------------------------- traffic
 

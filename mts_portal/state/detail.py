@@ -10,7 +10,7 @@ import reflex as rx
 from sqlalchemy import select
 
 from mts_portal.core import cabinet, detail, reports, runtime
-from mts_portal.core.clock import fmt_date, fmt_datetime, moscow_date, moscow_midnight, period_of
+from mts_portal.core.clock import fmt_date, fmt_datetime, moscow_date, period_of
 from mts_portal.core.errors import DomainError
 from mts_portal.core.explain import describe
 from mts_portal.core.models import Bucket
@@ -105,9 +105,7 @@ class DetailState(SessionState):
             if last < first:
                 raise ValueError("the period ends before it starts")
             self.date_from, self.date_to = first.isoformat(), last.isoformat()
-            start = moscow_midnight(first)
-            end = moscow_midnight(last + timedelta(days=1))
-            return start, end
+            return detail.day_window(self.date_from, self.date_to)  # the input domain: dates of 2000–2099
         p = period_of(now)
         return p.start, p.end
 
@@ -118,7 +116,7 @@ class DetailState(SessionState):
         lang, now = self._lang(), runtime.now()
         try:
             start, end = self._range(now)
-        except ValueError:
+        except (ValueError, DomainError):
             self.error = tr("detail.bad_dates", lang)
             return
         cursor = self.next_cursor if append else None
@@ -237,7 +235,7 @@ class DetailState(SessionState):
         lang, now = self._lang(), runtime.now()
         try:
             start, end = self._range(now)
-        except ValueError:
+        except (ValueError, DomainError):
             return None, rx.toast.error(tr("detail.bad_dates", lang))
         kind = self._kind()
         try:

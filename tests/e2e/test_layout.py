@@ -14,7 +14,7 @@ pytestmark = pytest.mark.e2e
 
 ROUTES = ["/", "/money", "/tariffs", "/services", "/internet", "/roaming", "/bonus", "/detail", "/notifications",
           "/family", "/sms", "/numbers", "/settings", "/support", "/services/goodok", "/services/memory",
-          "/services/parental"]
+          "/services/parental", "/internet-tv"]
 
 
 def test_no_page_is_wider_than_a_phone(portal, phone_context):

@@ -101,3 +101,31 @@ def test_a_portal_whose_frontend_lacks_the_names_fails_loudly():
             AppMap.discover(f"http://127.0.0.1:{server.server_port}")
     finally:
         server.shutdown()
+
+
+def test_one_change_is_pushed_once(portal, app_map):
+    """A usage event wakes the watcher twice (the in-process publish after the commit and the change-log
+    poller); the tab gets one home delta, not two (the watcher reads the line's version first)."""
+    import time
+
+    msisdn = portal.line(balance_kopecks=50_000)
+    with httpx.Client(timeout=30) as http:
+        tab = Tab(portal.url, app_map, http)
+        try:
+            login_by_code(tab, msisdn, demo_inbox_reader(portal.url, OPERATOR_TOKEN))
+            home = app_map.states["home_state"]
+            time.sleep(1.0)  # the page's own loading deltas are over
+            seen = []
+            tab.on_update = lambda u: seen.append(u) if home in u.delta else None
+            results = portal.events([{"event_id": f"once-{msisdn}", "msisdn": msisdn, "kind": "sms",
+                                      "direction": "out", "peer": "79031234567", "zone": "TR",
+                                      "started_at": portal.now().isoformat()}])
+            assert results[0]["status"] == "rated", results
+            deadline = time.monotonic() + 10
+            while not seen and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(2.0)  # the change-log poller (0.1 s here) has long woken the watcher a second time
+            assert len(seen) == 1, [sorted(u.delta[home]) for u in seen]
+        finally:
+            tab.on_update = None
+            tab.close()

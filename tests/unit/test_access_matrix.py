@@ -217,7 +217,7 @@ def test_every_store_touching_handler_checks_the_session_first():
 # ---------------------------------------------------------------- wrong attempts are always counted
 
 COUNTED = {"set_password", "check_code", "confirm_add_number", "login_with_code", "login_with_password",
-           "confirm_transfer", "request_transfer", "confirm_attach"}
+           "confirm_transfer", "request_transfer", "confirm_attach", "recover", "confirm_link"}
 
 
 def test_every_handler_commits_the_wrong_attempts_it_causes():

@@ -55,7 +55,7 @@ def test_create_line_and_summary(api):
     ({"msisdn": "12345", "tariff": "smart"}, 422, "msisdn"),
     ({"msisdn": "79161112299", "tariff": "platinum"}, 422, "tariff"),
     ({"msisdn": "79161112299"}, 422, "tariff"),
-    ({"msisdn": "79161112299", "tariff": "smart", "account_id": 999}, 422, "account_id"),
+    ({"msisdn": "79161112299", "tariff": "smart", "account_id": 999}, 404, "account_id"),  # no such account
     ({"msisdn": "79161112299", "tariff": "smart", "colour": "red"}, 422, "colour"),
 ])
 def test_create_line_rejects_bad_input(api, payload, status, needle):
@@ -120,7 +120,7 @@ def test_clock_moves_forward_only_and_runs_rollovers(api):
     api.post("/api/v1/lines/79161112233/topups", json={"amount_kopecks": 200000, "idempotency_key": "t"}, headers=OP)
     now = datetime.fromisoformat(api.get("/api/v1/health").json()["now"])
     back = api.post("/api/v1/clock", json={"now": (now - timedelta(hours=1)).isoformat()}, headers=OP)
-    assert back.status_code == 422
+    assert back.status_code == 409  # the state forbids it: a conflict, not a malformed value
     assert api.post("/api/v1/clock", json={"now": "2030-01-01T00:00:00"}, headers=OP).status_code == 422
     before = api.get("/api/v1/lines/79161112233/summary", headers=OP).json()["balance_kopecks"]
     target = now + timedelta(days=40)
@@ -174,7 +174,10 @@ def test_events_rate_reject_and_dedupe(api):
     assert [x["status"] for x in r] == ["rated", "rejected", "duplicate"]
     assert r[0]["charged_kopecks"] == 500 and "duration_s" in r[1]["reason"]
     again = api.post("/api/v1/events", json={"events": [good]}, headers=OP).json()["results"]
+    # a replay charges nothing and says what the first delivery got
     assert again[0]["status"] == "duplicate" and again[0]["charged_kopecks"] == 0
+    assert again[0]["original_status"] == "rated" and again[0]["original_charged_kopecks"] == 500
+    assert r[2]["original_charged_kopecks"] == 500
     assert api.get("/api/v1/lines/79161112233/summary", headers=OP).json()["balance_kopecks"] == 9500
     recs = api.get("/api/v1/lines/79161112233/records", headers=OP).json()
     assert recs["totals"]["count"] == 1 and recs["records"][0]["charged_kopecks"] == 500

@@ -128,7 +128,8 @@ async def console_state(cookie: str) -> ConsoleState:
 
 HANDLERS = [("save_traffic", ({"rate": "100"},)), ("set_speed", ("x60",)), ("jump", ("day",)),
             ("search", ({"q": "7918"},)), ("select_line", (A,)), ("open_cabinet", (A,)),
-            ("start_scenario", ("turkey_trip",)), ("stop_scenario", ())]
+            ("start_scenario", ("turkey_trip",)), ("stop_scenario", ()),
+            ("advance_home_request", ("CN-2611-000001", "done"))]
 
 
 def test_a_subscribers_session_reaches_none_of_the_rooms_handlers(room):
