@@ -1,4 +1,4 @@
-"""A short, bounded Locust run (127.0.0.1, 6 users, 8 s) against a UI-less API node:
+"""A short, bounded Locust run (127.0.0.1, 6 users, 20 s) against a UI-less API node:
 no request fails and both kinds of users did real work."""
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def test_locust_smoke(tmp_path):
                 time.sleep(0.1)
         run = subprocess.run(
             [sys.executable, "-m", "locust", "-f", "loadtests/locustfile.py", "--headless", "-u", "6", "-r", "6",
-             "-t", "8s", "--host", f"http://127.0.0.1:{port}", "--csv", str(tmp_path / "run"), "--only-summary",
+             "-t", "20s", "--host", f"http://127.0.0.1:{port}", "--csv", str(tmp_path / "run"), "--only-summary",
              "--stop-timeout", "5"],
             cwd=ROOT, env={**env, "LOAD_LINES": "30", "LOAD_BATCH": "100", "LOAD_WEIGHT_PORTAL": "0", "LOAD_PROBES": "0"}, capture_output=True, text=True,
             timeout=120,
@@ -49,6 +49,7 @@ def test_locust_smoke(tmp_path):
         assert run.returncode == 0, run.stderr[-3000:]
         rows = {r["Name"]: r for r in csv.DictReader(open(tmp_path / "run_stats.csv"))}
         assert int(rows["Aggregated"]["Failure Count"]) == 0
+        assert {"POST /events", "GET /summary"} <= set(rows), (sorted(rows), run.stderr[-2000:])
         assert int(rows["POST /events"]["Request Count"]) > 5
         assert int(rows["GET /summary"]["Request Count"]) > 5
     finally:
