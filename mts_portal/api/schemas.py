@@ -350,11 +350,12 @@ Contract = Annotated[str, Field(pattern=CONTRACT_PATTERN, max_length=40, example
                                 description="12 digits (spaces and dashes between them are ignored)")]
 
 
+DATE_PATTERN = r"^20[0-9]{2}-[0-9]{2}-[0-9]{2}$"  # a calendar date of 2000–2099, as the date-times
+
+
 def _iso_date(value: Any) -> _date:
-    if isinstance(value, _date):
-        return value
-    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
-        raise ValueError("must be a date YYYY-MM-DD")
+    if not isinstance(value, str) or not re.fullmatch(DATE_PATTERN.strip("^$"), value):
+        raise ValueError("must be a date YYYY-MM-DD of 2000–2099")
     try:
         return _date.fromisoformat(value)
     except ValueError:
@@ -410,7 +411,8 @@ class HomePaymentIn(_In):
 
 class HomeUsageIn(_In):
     day: Annotated[_date, BeforeValidator(_iso_date),
-                   WithJsonSchema({"type": "string", "format": "date", "example": "2026-11-22"})]
+                   WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN,
+                                   "example": "2026-11-22", "description": "a Moscow day of 2000–2099"})]
     sessions: int = Field(ge=0, le=MAX_USAGE_SESSIONS)
     bytes_down: int = Field(ge=0, le=MAX_USAGE_BYTES)
     bytes_up: int = Field(ge=0, le=MAX_USAGE_BYTES)
