@@ -82,7 +82,7 @@ def test_home_bodies_outside_their_domain_are_422_and_change_nothing(api):  # no
         r = api.post("/api/v1/home-accounts", json=BODY | {"contract": "770000000125"} | bad, headers=OP)
         assert r.status_code == 422 and r.json()["error"] == "invalid", (bad, r.text)
     usage = {"day": "2026-12-01", "sessions": 1, "bytes_down": 1, "bytes_up": 1}
-    for bad in ({"day": 20261201}, {"day": "2026-02-30"}, {"day": "1.12.2026"}, {"day": "1999-12-31"},
+    for bad in ({"day": 20261201}, {"day": "2026-02-30"}, {"day": "1.12.2026"}, {"day": "1999-12-31"}, {"day": "2026-12-01\n"},
                 {"sessions": 100_001},
                 {"bytes_down": 10**13 + 1}, {"tv_minutes": 1441}, {"sessions": True}):
         r = api.post("/api/v1/home-accounts/770000000123/usage", json=usage | bad, headers=OP)
