@@ -106,7 +106,7 @@ def console_shots(base: str, out: Path) -> None:
             ctx = browser.new_context(viewport=viewport, locale="ru-RU")
             page = ctx.new_page()
             page.goto(link)
-            page.wait_for_url(base + "/console")
+            page.wait_for_url(lambda u: u.rstrip("/").endswith("/console"))
             expect(page.locator("#console-engine")).to_be_visible(timeout=30000)
             page.wait_for_timeout(6000)  # the engine chart fills with the last seconds
             page.screenshot(path=str(out / f"console-{size}.png"), full_page=size == "desktop")

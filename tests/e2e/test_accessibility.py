@@ -8,6 +8,7 @@ import json
 from collections import Counter
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from tests.e2e.pages.login import LoginPage
@@ -39,7 +40,14 @@ def _sweep(page, base: str, routes: list[str], size: str) -> list[str]:
         if route in PRIVATE:
             expect(page.locator("#page-loading")).to_have_count(0)
         page.wait_for_load_state("networkidle")
-        found = _axe(page)
+        try:
+            found = _axe(page)
+        except PlaywrightError as exc:  # the page navigated by itself (a redirect): say where it went
+            if "context was destroyed" not in str(exc):
+                raise
+            page.wait_for_load_state("networkidle")
+            bad.append(f"{size} {route}: the page left for {page.url} before it could be checked")
+            continue
         RESULTS[f"{size} {route}"] = {"impacts": dict(Counter(v["impact"] for v in found)),
                                       "rules": sorted({v["id"] for v in found})}
         bad += [f"{size} {route}: {v['impact']} {v['id']} ({v['help']}) at {v['nodes']}"
