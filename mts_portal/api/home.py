@@ -3,47 +3,38 @@ payments, ledger and usage; request statuses (the console's and the simulator's 
 Errors as everywhere: 4xx with {"error", "reason"}. Routes hold no logic: core/home.py does the work."""
 
 
-from datetime import date, timedelta
-from typing import Annotated, Literal
+from datetime import timedelta
+from typing import Annotated
 
-from fastapi import Depends, FastAPI, Query
-from pydantic import BaseModel, Field, StrictInt
+from fastapi import Depends, FastAPI, Path, Query
 from sqlalchemy import select
 
+from mts_portal.api import schemas
 from mts_portal.core import home, home_access, runtime
 from mts_portal.core.clock import moscow_date
 from mts_portal.core.db import read, transact
 from mts_portal.core.errors import NotFound
 from mts_portal.core.models import Account, HomeAccount, HomeLink, Line
 
-
-class HomeAccountIn(BaseModel):
-    holder_name: str = Field(min_length=1, max_length=120)
-    address: str
-    contact_msisdn: str
-    tariff: str
-    contract: str | None = None
-    codes: list[str] = Field(default_factory=list, max_length=10, description="TV packages and options to connect")
-    account_id: int | None = None
-    link_msisdn: str | None = Field(default=None, description="link the contract to this line's account")
-    opening_kopecks: StrictInt = Field(default=0, ge=0, le=1_500_000)
-
-
-class HomePaymentIn(BaseModel):
-    amount_kopecks: StrictInt
-    idempotency_key: str
+# the request and response schemas are in api/schemas.py (the contract of every route)
+HomeAccountIn, HomePaymentIn, HomeUsageIn = schemas.HomeAccountIn, schemas.HomePaymentIn, schemas.HomeUsageIn
+RequestStatusIn = schemas.RequestStatusIn
+Contract = Annotated[str, Path(pattern=schemas.CONTRACT_PATTERN, max_length=40, examples=["770012345678"],
+                               description="12 digits (spaces and dashes between them are ignored)")]
+RequestNumber = Annotated[str, Path(pattern=schemas.REQUEST_NUMBER_PATTERN, examples=["CN-2611-000042"],
+                                    description="a connection request (CN-…) or a problem report (PR-…)")]
+_errors, OPERATOR, OPERATOR_OR_SESSION = schemas.error_responses, schemas.OPERATOR, schemas.OPERATOR_OR_SESSION
+WRITE = (400, 401, 413, 415, 422)
+READ = (401, 404, 422)
 
 
-class HomeUsageIn(BaseModel):
-    day: date
-    sessions: StrictInt = Field(ge=0)
-    bytes_down: StrictInt = Field(ge=0)
-    bytes_up: StrictInt = Field(ge=0)
-    tv_minutes: StrictInt = Field(default=0, ge=0)
-
-
-class RequestStatusIn(BaseModel):
-    status: Literal["in_work", "done"]
+def _home_links() -> dict:
+    contract = {"contract": "$response.body#/contract"}
+    return {"GetHome": {"operationId": "home_summary", "parameters": contract},
+            "PayHome": {"operationId": "pay_home", "parameters": contract},
+            "HomeLedger": {"operationId": "home_ledger", "parameters": contract},
+            "HomeUsage": {"operationId": "home_usage", "parameters": contract},
+            "AddHomeUsage": {"operationId": "add_home_usage", "parameters": contract}}
 
 
 def summary(s, acc: HomeAccount) -> dict:
@@ -69,7 +60,10 @@ def register(api: FastAPI, require_operator, operator_or_session, caller_type) -
         return home_access.require_home(s, caller.session, contract)
 
     @api.post("/api/v1/home-accounts", status_code=201, dependencies=[Depends(require_operator)],
-              tags=["home"], summary="Provision a home internet and TV contract")
+              tags=["home"], summary="Provision a home internet and TV contract", operation_id="create_home",
+              response_model=schemas.NewHomeOut, openapi_extra={"security": OPERATOR},
+              responses={**_errors(*WRITE, 404, 409, unavailable=True),
+                         201: {"links": _home_links(), "description": "the new contract"}})
     def create_home(body: HomeAccountIn):
         now = runtime.now()
 
@@ -97,13 +91,17 @@ def register(api: FastAPI, require_operator, operator_or_session, caller_type) -
 
         return transact(runtime.engine(), fn)
 
-    @api.get("/api/v1/home-accounts/{contract}", tags=["home"], summary="A contract's balance, tariff, services")
-    def get_home(contract: str, caller: Annotated[Caller, Depends(operator_or_session)]):
+    @api.get("/api/v1/home-accounts/{contract}", tags=["home"], summary="A contract's balance, tariff, services",
+             operation_id="home_summary", response_model=schemas.HomeOut,
+             openapi_extra={"security": OPERATOR_OR_SESSION}, responses=_errors(*READ, unavailable=True))
+    def get_home(contract: Contract, caller: Annotated[Caller, Depends(operator_or_session)]):
         return read(runtime.engine(), lambda s: summary(s, _reach(s, caller, contract)))
 
     @api.post("/api/v1/home-accounts/{contract}/payments", dependencies=[Depends(require_operator)], tags=["home"],
-              summary="Credit a payment (gateway callback); idempotent by key")
-    def pay_home(contract: str, body: HomePaymentIn):
+              summary="Credit a payment (gateway callback); idempotent by key", operation_id="pay_home",
+              response_model=schemas.HomePaymentOut, openapi_extra={"security": OPERATOR},
+              responses=_errors(*WRITE, 404, 409, unavailable=True))
+    def pay_home(contract: Contract, body: HomePaymentIn):
         now = runtime.now()
 
         def fn(s):
@@ -114,8 +112,10 @@ def register(api: FastAPI, require_operator, operator_or_session, caller_type) -
 
         return transact(runtime.engine(), fn)
 
-    @api.get("/api/v1/home-accounts/{contract}/ledger", tags=["home"], summary="Payments and charges")
-    def home_ledger(contract: str, caller: Annotated[Caller, Depends(operator_or_session)],
+    @api.get("/api/v1/home-accounts/{contract}/ledger", tags=["home"], summary="Payments and charges",
+             operation_id="home_ledger", response_model=schemas.HomeLedgerOut,
+             openapi_extra={"security": OPERATOR_OR_SESSION}, responses=_errors(*READ, unavailable=True))
+    def home_ledger(contract: Contract, caller: Annotated[Caller, Depends(operator_or_session)],
                     limit: int = Query(100, ge=1, le=500)):
         def fn(s):
             acc = _reach(s, caller, contract)
@@ -126,8 +126,10 @@ def register(api: FastAPI, require_operator, operator_or_session, caller_type) -
 
         return read(runtime.engine(), fn)
 
-    @api.get("/api/v1/home-accounts/{contract}/usage", tags=["home"], summary="Traffic and TV viewing by day")
-    def home_usage(contract: str, caller: Annotated[Caller, Depends(operator_or_session)],
+    @api.get("/api/v1/home-accounts/{contract}/usage", tags=["home"], summary="Traffic and TV viewing by day",
+             operation_id="home_usage", response_model=schemas.HomeUsageOut,
+             openapi_extra={"security": OPERATOR_OR_SESSION}, responses=_errors(*READ, unavailable=True))
+    def home_usage(contract: Contract, caller: Annotated[Caller, Depends(operator_or_session)],
                    days: int = Query(30, ge=1, le=90)):
         since = moscow_date(runtime.now()) - timedelta(days=days - 1)
 
@@ -141,8 +143,10 @@ def register(api: FastAPI, require_operator, operator_or_session, caller_type) -
         return read(runtime.engine(), fn)
 
     @api.post("/api/v1/home-accounts/{contract}/usage", dependencies=[Depends(require_operator)], tags=["home"],
-              summary="Add a day's sessions and TV viewing (the simulator)")
-    def add_usage(contract: str, body: HomeUsageIn):
+              summary="Add a day's sessions and TV viewing (the simulator)", operation_id="add_home_usage",
+              response_model=schemas.HomeUsageResultOut, openapi_extra={"security": OPERATOR},
+              responses=_errors(*WRITE, 404, unavailable=True))
+    def add_usage(contract: Contract, body: HomeUsageIn):
         now = runtime.now()
 
         def fn(s):
@@ -156,8 +160,10 @@ def register(api: FastAPI, require_operator, operator_or_session, caller_type) -
         return transact(runtime.engine(), fn)
 
     @api.post("/api/v1/home-requests/{number}/status", dependencies=[Depends(require_operator)], tags=["home"],
-              summary="Move a request on: new → in_work → done (never back)")
-    def move_request(number: str, body: RequestStatusIn):
+              summary="Move a request on: new → in_work → done (never back)", operation_id="move_home_request",
+              response_model=schemas.RequestStatusOut, openapi_extra={"security": OPERATOR},
+              responses=_errors(*WRITE, 404, 409, unavailable=True))
+    def move_request(number: RequestNumber, body: RequestStatusIn):
         now = runtime.now()
         req = transact(runtime.engine(), lambda s: home.advance(session=s, number=number, to_status=body.status,
                                                                 now=now))

@@ -4,6 +4,7 @@ here is one the routes enforce (and docs/SECURITY.md's input-domain table lists)
 from __future__ import annotations
 
 import re
+from datetime import date as _date
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -18,6 +19,7 @@ from pydantic import (
 )
 
 from mts_portal.core import billing, charging, domain, events
+from mts_portal.core import catalog as _cat
 from mts_portal.core.catalog import default_catalog
 from mts_portal.core.clock import MAX_CLOCK_STEP
 
@@ -326,3 +328,179 @@ def usage_event_schemas() -> dict:
 
 def pattern_ok(pattern: str, value: str) -> bool:
     return re.fullmatch(pattern.strip("^$"), value) is not None
+
+
+# ---------------------------------------------------------------- home internet and TV (issue 17's routes)
+
+# a contract number as typed: its 12 digits, spaces and dashes allowed between them (core/home.normalize_contract)
+CONTRACT_PATTERN = r"^[ -]*(?:[0-9][ -]*){12}$"
+REQUEST_NUMBER_PATTERN = r"^(CN|PR)-[0-9]{4}-[0-9]{6,8}$"  # CN-2611-000042: a connection request or a problem
+# one line, no spaces at either end (the store keeps it stripped: 5–200 characters are what is kept)
+TRIMMED_PATTERN = r"^[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f\u2028\u2029]*[^\s\x00-\x1f\x7f-\x9f])?$"
+HOME_TARIFFS = tuple(t["code"] for t in _cat.HOME_TARIFFS if t.get("public", True))
+HOME_CODES = tuple(p["code"] for p in _cat.HOME_PRODUCTS if p.get("public", True))
+HOME_TV_PACKAGES = tuple(p["code"] for p in _cat.HOME_PRODUCTS if p["kind"] == "tv_package")
+HOME_NO_TV = tuple(t["code"] for t in _cat.HOME_TARIFFS if t["tv_package_code"] is None)
+HomeTariffCode = Literal[HOME_TARIFFS]  # type: ignore[valid-type]
+HomeCode = Literal[HOME_CODES]  # type: ignore[valid-type]
+MAX_USAGE_SESSIONS = 100_000  # one post (a day's sessions of a household come in several)
+MAX_USAGE_BYTES = 10**13  # 10 TB a post in each direction
+MAX_TV_MINUTES = 1440  # a day's viewing in one post
+Contract = Annotated[str, Field(pattern=CONTRACT_PATTERN, max_length=40, examples=["770012345678"],
+                                description="12 digits (spaces and dashes between them are ignored)")]
+
+
+# a real calendar date of 2000–2099 as the date-times (one pattern for the schema and the parser: a format
+# "date" with a pattern would leave generators filtering most dates out)
+DATE_PATTERN = (r"^(?:20[0-9]{2}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
+                r"|02-(?:0[1-9]|1[0-9]|2[0-8]))|20(?:[02468][048]|[13579][26])-02-29)$")
+
+
+def _iso_date(value: Any) -> _date:
+    if not isinstance(value, str) or not re.fullmatch(DATE_PATTERN, value):
+        raise ValueError("must be a calendar date YYYY-MM-DD of 2000–2099")
+    return _date.fromisoformat(value)
+
+
+def _json_int_or_none(value: Any) -> int | None:
+    return None if value is None else _json_int(value)
+
+
+class HomeAccountIn(_In):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        # TV packages only on a tariff with TV (core/home.py refuses them otherwise)
+        "if": {"properties": {"tariff": {"enum": list(HOME_NO_TV)}}, "required": ["tariff"]},
+        "then": {"properties": {"codes": {"items": {"not": {"enum": list(HOME_TV_PACKAGES)}}}}}})
+
+    holder_name: Annotated[str, Field(min_length=1, max_length=120, pattern=NAME_PATTERN),
+                           AfterValidator(_single_line)] = Field(examples=["Ирина Домашняя"],
+                                                                 description="a new account's holder")
+    address: Annotated[str, Field(min_length=5, max_length=200, pattern=TRIMMED_PATTERN),
+                       AfterValidator(_single_line)] = Field(examples=["Москва, ул. Тверская, д. 7, кв. 12"])
+    contact_msisdn: str = Field(pattern=MSISDN_PATTERN, description="gets the contract's codes and SMS",
+                                examples=["79260001122"])
+    tariff: HomeTariffCode
+    contract: Contract | None = Field(default=None, description="a number of one's own; else the next free one "
+                                      "(409 if it exists)")
+    codes: list[HomeCode] = Field(default_factory=list, max_length=10,
+                                  description="TV packages (on a tariff with TV) and options to connect; one "
+                                              "already connected or included in the tariff: 409")
+    account_id: int | None = Field(default=None, ge=1, le=domain.INT32_MAX,
+                                   description="the holder's existing account (404 if none)")
+    link_msisdn: str | None = Field(default=None, pattern=MSISDN_PATTERN,
+                                    description="link the contract to this line's account (404 if no such line)")
+    opening_kopecks: int = Field(default=0, ge=0, le=billing.MAX_TOPUP_KOPECKS)
+
+    _ints_are_json_integers = field_validator("account_id", "opening_kopecks", mode="before")(
+        lambda v: _json_int_or_none(v))
+
+    @field_validator("codes")
+    @classmethod
+    def _no_tv_on_internet_only(cls, codes, info):
+        if info.data.get("tariff") in HOME_NO_TV and set(codes) & set(HOME_TV_PACKAGES):
+            raise ValueError("TV packages need a tariff with TV")
+        return codes
+
+
+class HomePaymentIn(_In):
+    amount_kopecks: int = Field(ge=billing.MIN_TOPUP_KOPECKS, le=billing.MAX_TOPUP_KOPECKS, examples=[50000])
+    idempotency_key: str = Field(min_length=1, max_length=128, pattern=KEY_PATTERN, examples=["gw-2026-0001"])
+
+    _amount_is_a_json_integer = field_validator("amount_kopecks", mode="before")(lambda v: _json_int(v))
+
+
+class HomeUsageIn(_In):
+    day: Annotated[_date, BeforeValidator(_iso_date),
+                   WithJsonSchema({"type": "string", "pattern": DATE_PATTERN,
+                                   "example": "2026-11-22", "description": "a Moscow day of 2000–2099"})]
+    sessions: int = Field(ge=0, le=MAX_USAGE_SESSIONS)
+    bytes_down: int = Field(ge=0, le=MAX_USAGE_BYTES)
+    bytes_up: int = Field(ge=0, le=MAX_USAGE_BYTES)
+    tv_minutes: int = Field(default=0, ge=0, le=MAX_TV_MINUTES, description="counted only on a tariff with TV")
+
+    _ints_are_json_integers = field_validator("sessions", "bytes_down", "bytes_up", "tv_minutes",
+                                              mode="before")(lambda v: _json_int(v))
+
+
+class RequestStatusIn(_In):
+    status: Literal["in_work", "done"] = Field(description="forward only: new → in_work → done (409 otherwise)")
+
+
+class HomeEquipmentOut(BaseModel):
+    kind: str
+    model: str
+    ownership: Literal["rented", "owned"]
+    rent_kopecks: int
+
+
+class HomeOut(BaseModel):
+    contract: str
+    address: str
+    contact_msisdn: str
+    status: Literal["active", "suspended"]
+    balance_kopecks: int
+    tariff: str
+    down_mbps: int
+    up_mbps: int
+    tv_package: str | None
+    monthly_kopecks: int
+    connected: list[str]
+    period_used_kb: int
+    cap_kb: int | None
+    capped: bool
+    promo_since: datetime | None
+    equipment: list[HomeEquipmentOut]
+
+
+class NewHomeOut(HomeOut):
+    account_id: int
+
+
+class HomePaymentOut(BaseModel):
+    payment_id: int
+    contract: str
+    amount_kopecks: int
+    status: str
+    balance_after_kopecks: int
+    replayed: bool
+
+
+class HomeLedgerEntryOut(BaseModel):
+    at: datetime
+    amount_kopecks: int
+    kind: str
+    category: str
+    cause_ref: str
+    description: str
+    balance_after: int | None
+
+
+class HomeLedgerOut(BaseModel):
+    contract: str
+    entries: list[HomeLedgerEntryOut]
+
+
+class HomeUsageDayOut(BaseModel):
+    day: _date
+    sessions: int
+    bytes_down: int
+    bytes_up: int
+    throttled_bytes: int
+    tv_minutes: int
+
+
+class HomeUsageOut(BaseModel):
+    contract: str
+    days: list[HomeUsageDayOut]
+
+
+class HomeUsageResultOut(BaseModel):
+    status: Literal["recorded", "suspended"]
+    counted_kb: int
+    throttled_bytes: int
+    capped: bool
+
+
+class RequestStatusOut(BaseModel):
+    number: str
+    status: Literal["new", "in_work", "done"]
