@@ -113,7 +113,8 @@ class LiveHub:
             return False
         if any(self._changed_since(i, since) for i in line_ids):
             return True
-        tasks = [asyncio.ensure_future(self.wait(i, timeout)) for i in set(line_ids)]
+        # `since` goes to each wait too: a change published before a task has started waiting still counts
+        tasks = [asyncio.ensure_future(self.wait(i, timeout, since=since)) for i in set(line_ids)]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             return any(t.result() for t in done)

@@ -34,3 +34,18 @@ def test_without_since_only_a_later_change_wakes():
         assert await asyncio.wait_for(waiter, 1.0) is True
 
     asyncio.run(go())
+
+
+def test_wait_any_counts_a_change_published_before_its_waits_started():
+    """wait_any starts one wait per line as tasks; a change fired after its own check but before those
+    tasks ran is not lost (each wait is given the same `since`)."""
+    async def go():
+        hub = LiveHub()
+        hub.attach(asyncio.get_running_loop())
+        since = hub.mark()
+        waiting = asyncio.ensure_future(hub.wait_any([3, 7], 0.5, since=since))
+        await asyncio.sleep(0)  # wait_any has checked and made its tasks; they have not run yet
+        hub._fire({7})
+        assert await waiting is True
+
+    asyncio.run(go())
