@@ -11,8 +11,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.server import OPERATOR_TOKEN, ROOT, portal_server
+
+# What a user sees must show up; on a 2-core CI machine running the whole suite a full page load with its
+# websocket hydrate can take longer than Playwright's default 5 s. Waiting longer costs nothing when the
+# page is right (an expectation returns as soon as it holds); only a real failure takes the full 15 s.
+expect.set_options(timeout=15_000)
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-results"
