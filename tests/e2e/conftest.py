@@ -124,7 +124,12 @@ def browser_type_launch_args(browser_type_launch_args):
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
         "args": ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 # a journey with two tabs of one browser watches the first while the second is in front:
+                 # a background tab's timers and rendering must not be throttled (a live update would
+                 # reach its DOM only when Chromium lets it run again)
+                 "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+                 "--disable-backgrounding-occluded-windows"],
     }
 
 

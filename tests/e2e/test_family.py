@@ -154,6 +154,7 @@ def test_join_by_replying_yes_from_the_demo_phone(portal, desktop_context):
     phone.locator("#phone-reply-text").fill("Да!")
     phone.locator("#phone-reply-send").click()
     expect(phone.locator("#phone-inbox .sms-text").first).to_contain_text("вы в группе")
+    page.bring_to_front()  # the owner looks back at the cabinet's tab: the join arrived there live
     expect(family.member(member)).not_to_contain_text("ждём согласия", timeout=5000)
     assert portal.summary(member)["tariff"] == "my_mts_member"
 
