@@ -24,9 +24,12 @@ step lint ruff check .
 step "unit, store and integration tests" python -m pytest -p no:cacheprovider -m "not e2e" -n 2 tests/unit tests/integration
 # 2. browser tests: one production build of the app, driven by Chromium. A failing test keeps its Playwright
 #    trace and a screenshot (reports/playwright/), the run an HTML report (reports/e2e.html)
-step "browser tests" python -m pytest -p no:cacheprovider -m "e2e and not scaleout" tests/e2e \
+step "browser tests" python -m pytest -p no:cacheprovider -m "e2e and not scaleout and not ownportal" tests/e2e \
   --tracing retain-on-failure --screenshot only-on-failure --output reports/playwright \
   --html reports/e2e.html --self-contained-html
+# 2b. journeys with a portal of their own (a full disk, the security headers): after the shared portal is gone
+step "store-trouble journeys" python -m pytest -p no:cacheprovider -m "ownportal and not scaleout" tests/e2e \
+  --tracing retain-on-failure --screenshot only-on-failure --output reports/playwright-ownportal
 # 3. the scale-out shape: PostgreSQL + Redis + several backend workers (skipped when either is unreachable)
 step "scale-out journey" python -m pytest -p no:cacheprovider -m scaleout tests/e2e/test_scaleout.py \
   --tracing retain-on-failure --screenshot only-on-failure --output reports/playwright-scaleout

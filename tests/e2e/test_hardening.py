@@ -24,7 +24,9 @@ from tests.e2e.server import OPERATOR_TOKEN, portal_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "reports" / "screenshots"
-pytestmark = pytest.mark.e2e
+# its portal is built from the same .web directory as the suite's shared one: a build for another port
+# would repoint the shared portal's pages, so this file runs on its own (scripts/test.sh, -m ownportal)
+pytestmark = [pytest.mark.e2e, pytest.mark.ownportal]
 
 
 @pytest.fixture(scope="module")
