@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from mts_portal.core.money import format_rub
@@ -14,6 +15,8 @@ from tests.e2e.pages.console import ConsolePage
 from tests.e2e.pages.home_tv import HomeLogin, HomeTvPage, inbox_code
 from tests.e2e.pages.login import LoginPage
 from tests.e2e.server import OPERATOR_TOKEN
+
+pytestmark = pytest.mark.e2e  # without it `-m e2e` (scripts/test.sh) never ran these journeys
 
 _n = [0]
 
