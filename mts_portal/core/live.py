@@ -297,6 +297,15 @@ class ChangeFeed:
         with self.engine.connect() as conn:
             rows = conn.execute(select(ChangeLog.seq, ChangeLog.line_id).where(ChangeLog.seq > low)
                                 .order_by(ChangeLog.seq).limit(50_000)).all()
+        if not rows and self.high > 0:
+            # nothing after the mark: is the mark ahead of the log? (a store restored or emptied by hand —
+            # new rows would be numbered below it and never read) then read from the log's end again
+            with self.engine.connect() as conn:
+                top = conn.execute(select(func.coalesce(func.max(ChangeLog.seq), 0))).scalar_one()
+            if top < low:
+                log.warning("change log numbering went back (%s < %s): following it from there", top, self.high)
+                self.high, self.seen = top, set()
+            return set()
         changed: set[int] = set()
         for seq, line_id in rows:
             if seq not in self.seen:
@@ -326,7 +335,15 @@ async def run_poller(engine: Engine, hub: LiveHub = HUB, interval: float = 0.2) 
 
 
 def prune_change_log(engine: Engine, now: datetime, keep: timedelta = timedelta(minutes=10)) -> int:
+    """Forget changes older than `keep`, but never the newest row: SQLite numbers a new row after the
+    largest one left, so an emptied table would start again at 1, below every process's high-water mark,
+    and no open page would hear of a change again (after ten quiet minutes, or a clock moved forward)."""
     from mts_portal.core.db import transact
 
-    return transact(engine, lambda s: s.execute(delete(ChangeLog).where(ChangeLog.at < now - keep)).rowcount or 0,
-                    what="prune change log")
+    def fn(s) -> int:
+        newest = s.execute(select(func.max(ChangeLog.seq))).scalar_one()
+        if newest is None:
+            return 0
+        return s.execute(delete(ChangeLog).where(ChangeLog.at < now - keep, ChangeLog.seq < newest)).rowcount or 0
+
+    return transact(engine, fn, what="prune change log")

@@ -49,3 +49,53 @@ def test_wait_any_counts_a_change_published_before_its_waits_started():
         assert await waiting is True
 
     asyncio.run(go())
+
+
+def _change(store, line_id: int, at):
+    from mts_portal.core.db import transact
+    from mts_portal.core.models import ChangeLog
+
+    transact(store, lambda s: s.add(ChangeLog(line_id=line_id, at=at)))
+
+
+def test_the_feed_hears_changes_after_the_log_was_pruned_empty(store):
+    """Ten quiet minutes (or a clock moved forward) make every row old: pruning keeps the newest, so the
+    store numbers the next row after it and the feed reads it (SQLite would start again at 1 otherwise)."""
+    from datetime import UTC, datetime, timedelta
+
+    from mts_portal.core.live import ChangeFeed, prune_change_log
+
+    t0 = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    for i in range(5):
+        _change(store, 100 + i, t0)
+    feed = ChangeFeed(store)
+    feed.start_at_end()
+    feed.poll()  # the first poll re-reads the window behind the mark
+    assert feed.poll() == set()
+    assert prune_change_log(store, t0 + timedelta(minutes=30)) == 4  # the newest row stays
+    assert prune_change_log(store, t0 + timedelta(minutes=40)) == 0
+    _change(store, 7, t0 + timedelta(minutes=40))
+    assert feed.poll() == {7}
+    _change(store, 8, t0 + timedelta(minutes=40))
+    assert feed.poll() == {8}
+
+
+def test_the_feed_follows_a_log_whose_numbering_went_back(store):
+    """A log emptied by hand (or a store restored) restarts its numbering below the feed's mark: the feed
+    notices on its next poll and reads the new rows."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import delete
+
+    from mts_portal.core.db import transact
+    from mts_portal.core.live import WINDOW, ChangeFeed
+    from mts_portal.core.models import ChangeLog
+
+    t0 = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    feed = ChangeFeed(store)
+    feed.start_at_end()
+    feed.high = feed.high + WINDOW + 50  # as if the log had once gone far past its rows now
+    transact(store, lambda s: s.execute(delete(ChangeLog)))
+    assert feed.poll() == set()
+    _change(store, 9, t0)
+    assert feed.poll() == {9}
