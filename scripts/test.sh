@@ -22,6 +22,9 @@ step() {  # run every step even when one fails (a failing browser test must not 
 step lint ruff check .
 # 1. unit, store and integration tests, two workers (each has its own store / PostgreSQL schema)
 step "unit, store and integration tests" python -m pytest -p no:cacheprovider -m "not e2e" -n 2 tests/unit tests/integration
+# 1b. the load smoke: 20 portal sessions on the real websocket for 30 s, with its gate (reports/load-smoke/);
+#     before the browser steps, so that nothing they leave behind shares the machine with what it measures
+step "load smoke" python -m loadtests.run smoke --out reports/load-smoke
 # 2. browser tests: one production build of the app, driven by Chromium. A failing test keeps its Playwright
 #    trace and a screenshot (reports/playwright/), the run an HTML report (reports/e2e.html)
 step "browser tests" python -m pytest -p no:cacheprovider -m "e2e and not scaleout and not ownportal" tests/e2e \
@@ -33,8 +36,6 @@ step "store-trouble journeys" python -m pytest -p no:cacheprovider -m "ownportal
 # 3. the scale-out shape: PostgreSQL + Redis + several backend workers (skipped when either is unreachable)
 step "scale-out journey" python -m pytest -p no:cacheprovider -m scaleout tests/e2e/test_scaleout.py \
   --tracing retain-on-failure --screenshot only-on-failure --output reports/playwright-scaleout
-# 4. the load smoke: 20 portal sessions on the real websocket for 30 s, with its gate (reports/smoke-*/)
-step "load smoke" python -m loadtests.run smoke --out reports/load-smoke
 if [[ ${#failed[@]} -gt 0 ]]; then
   echo "FAILED: ${failed[*]} ($(( $(date +%s) - start )) s)"
   exit 1

@@ -42,3 +42,18 @@ def test_a_run_that_measured_nothing_fails():
     empty = {"Aggregated": {"type": "", "count": 0, "failures": 0, "p50_ms": None, "p95_ms": None, "p99_ms": None,
                             "max_ms": None}}
     assert len(evaluate(summarize(empty, ""))) == 3
+
+
+def test_the_warm_up_is_reported_but_not_gated_unless_it_is_all_there_is():
+    """Round trips taken while sessions were still logging in are the warm-up: a slow burst of logins
+    does not fail the steady state, but a steady state that breaches does, and a run that never left
+    its warm-up is judged on what it measured."""
+    steady, slow = [50.0] * 100, [900.0] * 100
+    s = summarize(stats(), "", {"handlers": steady, "e2s": [90.0], "warmup_handlers": slow, "warmup_e2s": []})
+    assert evaluate(s) == []
+    assert s["gates_measured"]["warmup_handler_p95_ms"] == 900.0
+    assert s["gates_measured"]["warmup_handler_samples"] == 100
+    s = summarize(stats(), "", {"handlers": slow, "e2s": [90.0], "warmup_handlers": steady, "warmup_e2s": []})
+    assert "handler p95 900 ms" in evaluate(s)[0]
+    s = summarize(stats(), "", {"handlers": [], "e2s": [], "warmup_handlers": slow, "warmup_e2s": [90.0]})
+    assert "handler p95 900 ms" in evaluate(s)[0]
