@@ -67,14 +67,20 @@ def test_pages_work_under_the_security_headers(disk_portal, browser):
 
 
 def _fill(disk: Path) -> Path:
+    """Fill the disk to the last byte. Unbuffered: a buffered file's close would flush what the full disk
+    refused again and raise ENOSPC itself (this journey failed now and then on exactly that)."""
     filler = disk / "filler"
-    with open(filler, "wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * 65536)
-                f.flush()
-        except OSError:
-            pass
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        block = b"\0" * 65536
+        while True:
+            try:
+                if os.write(fd, block) <= 0:
+                    break
+            except OSError:
+                break
+    finally:
+        os.close(fd)
     return filler
 
 
