@@ -18,6 +18,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.diskfill import fill
 from tests.e2e.conftest import CHROMIUM, Portal
 from tests.e2e.pages.login import LoginPage
 from tests.e2e.server import OPERATOR_TOKEN, portal_server
@@ -66,24 +67,6 @@ def test_pages_work_under_the_security_headers(disk_portal, browser):
     ctx.close()
 
 
-def _fill(disk: Path) -> Path:
-    """Fill the disk to the last byte. Unbuffered: a buffered file's close would flush what the full disk
-    refused again and raise ENOSPC itself (this journey failed now and then on exactly that)."""
-    filler = disk / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        block = b"\0" * 65536
-        while True:
-            try:
-                if os.write(fd, block) <= 0:
-                    break
-            except OSError:
-                break
-    finally:
-        os.close(fd)
-    return filler
-
-
 def test_a_full_disk_shows_the_banner_and_it_goes_away_when_space_is_back(disk_portal, browser):
     portal = disk_portal
     msisdn = portal.line()
@@ -96,7 +79,7 @@ def test_a_full_disk_shows_the_banner_and_it_goes_away_when_space_is_back(disk_p
             page.locator("#lang-toggle").click()
             expect(page.locator("#lang-toggle")).to_contain_text("Русский", timeout=10_000)
         expect(page.locator("#store-banner")).to_have_count(0)
-        filler = _fill(portal.disk)
+        filler = fill(portal.disk)
         try:
             api = httpx.Client(base_url=portal.url, headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"}, timeout=30)
             for i in range(600):  # writes until the store refuses one (the WAL has to grow)

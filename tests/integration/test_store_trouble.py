@@ -24,6 +24,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.diskfill import fill
+
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "trouble-operator-token"
 OP = {"Authorization": f"Bearer {TOKEN}"}
@@ -141,14 +143,7 @@ def test_a_full_disk_is_503_with_retry_after_and_writes_come_back_when_space_doe
         assert _topup(node, "before").status_code == 200
         acknowledged = _balance(node)
 
-        filler = disk / "filler"
-        with open(filler, "wb") as f:
-            try:
-                while True:
-                    f.write(b"\0" * 65536)
-                    f.flush()
-            except OSError:
-                pass
+        filler = fill(disk)
         # writes that need space are refused with 503 (the WAL must grow sooner or later), none is a bare 500;
         # what was acknowledged is kept, and a refused write changed nothing (the balance adds up at the end)
         credited = acknowledged
