@@ -285,9 +285,13 @@ class ChangeFeed:
         self.high = None
         self.seen: set[int] = set()
 
-    def start_at_end(self) -> None:
+    def _top(self) -> int:
+        """The log's largest sequence number now (0 when empty)."""
         with self.engine.connect() as conn:
-            self.high = conn.execute(select(func.coalesce(func.max(ChangeLog.seq), 0))).scalar_one()
+            return conn.execute(select(func.coalesce(func.max(ChangeLog.seq), 0))).scalar_one()
+
+    def start_at_end(self) -> None:
+        self.high = self._top()
 
     def poll(self) -> set[int]:
         if self.high is None:
@@ -300,8 +304,7 @@ class ChangeFeed:
         if not rows and self.high > 0:
             # nothing after the mark: is the mark ahead of the log? (a store restored or emptied by hand —
             # new rows would be numbered below it and never read) then read from the log's end again
-            with self.engine.connect() as conn:
-                top = conn.execute(select(func.coalesce(func.max(ChangeLog.seq), 0))).scalar_one()
+            top = self._top()
             if top < low:
                 log.warning("change log numbering went back (%s < %s): following it from there", top, self.high)
                 self.high, self.seen = top, set()
