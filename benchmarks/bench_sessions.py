@@ -11,7 +11,8 @@ Reflex's own websocket protocol; gevent, so thousands of tabs fit in this proces
   the background (--ingest events/s over other lines), time until that tab receives its new balance;
 - handler round trips of a few tabs walking to /money and back while the rest sit open.
 
-`--leak N` instead opens and closes N tabs in rounds and compares idle CPU and RSS before and after.
+`--leak N` instead opens and closes N tabs in rounds of 500 and compares idle CPU and RSS before (after one
+warm-up round, also reported cold) and after.
 
     ../.venv/bin/python bench_sessions.py --steps 50,200,500,1000,2000
     ../.venv/bin/python bench_sessions.py --leak 5000
@@ -22,6 +23,7 @@ from gevent import monkey
 monkey.patch_all()
 
 import argparse  # noqa: E402
+import os  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -92,7 +94,11 @@ class World:
         tab = Tab(self.url, self.app, http, connect_timeout=60)
         tab.cookies["mts_session"] = self.session(msisdn)
         tab.msisdn = msisdn
-        tab.connect("/")
+        try:
+            tab.connect("/")
+        except BaseException:
+            tab.close()  # a tab that did not open is closed too: a benchmark must not leave sockets behind
+            raise
         return tab
 
     def cpu(self, seconds: float) -> float:
@@ -240,6 +246,12 @@ def leak(world: World, args) -> None:
     batch = 500
     world.provision(batch)
     gevent.sleep(5)
+    cold_cpu, cold_rss = world.cpu(args.idle_s), world.rss_mb()
+    # one round first, not counted: the first tabs warm the process up once (lazy imports, compiled
+    # page code, the allocator's arenas at the height of one round) — that is not a leak; what must not
+    # happen is growth with every further round
+    close_all(open_many(world, world.lines[:batch]))
+    gevent.sleep(45)
     cpu0, rss0 = world.cpu(args.idle_s), world.rss_mb()
     live0 = world.live()
     opened = 0
@@ -249,7 +261,16 @@ def leak(world: World, args) -> None:
         close_all(tabs)
     gevent.sleep(45)  # past the disconnect grace (30 s) and a sweep
     cpu1, rss1 = world.cpu(args.idle_s), world.rss_mb()
-    emit({"bench": "sessions_leak", "tabs_opened_and_closed": opened, "idle_cpu_pct_before": cpu0,
+    if os.environ.get("MTS_BENCH_SPY"):  # where an idle process spends its CPU (py-spy in the venv)
+        import subprocess
+
+        spy = Path(sys.executable).with_name("py-spy")
+        out = subprocess.run([str(spy), "dump", "--pid", str(world.pid)], capture_output=True, text=True)
+        Path(os.environ["MTS_BENCH_SPY"]).write_text(out.stdout + out.stderr)
+        out = subprocess.run([str(spy), "record", "--pid", str(world.pid), "-d", "10", "-f", "raw", "-o",
+                              os.environ["MTS_BENCH_SPY"] + ".raw"], capture_output=True, text=True)
+    emit({"bench": "sessions_leak", "tabs_opened_and_closed": opened, "cold_idle_cpu_pct": cold_cpu,
+          "cold_rss_mb": cold_rss, "warm_up_tabs": batch, "idle_cpu_pct_before": cpu0,
           "idle_cpu_pct_after": cpu1, "rss_mb_before": rss0, "rss_mb_after": rss1,
           "rss_ratio": round(rss1 / rss0, 3), "server_before": live0, "server_after": world.live()})
 

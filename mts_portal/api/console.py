@@ -192,6 +192,7 @@ def live_status():
         states = getattr(manager, "states", None)
         out.update({"watchers": watcher_count(), "states_in_memory": len(states) if isinstance(states, dict) else None,
                     "states_purged": services.PURGER.purged,
+                    "state_manager": type(manager).__name__ if manager is not None else None,
                     "sockets": len(services._connected_tokens() or ())})
     except Exception:  # an API node without pages
         pass

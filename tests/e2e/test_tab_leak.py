@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
@@ -61,7 +62,16 @@ def test_tabs_opened_and_closed_leave_nothing_behind(portal):
             finally:
                 tab.close()
 
+    states_dir = Path(__file__).resolve().parents[2] / ".states"  # Reflex's disk state manager writes here
+
+    def pickles() -> int:
+        return len(list(states_dir.glob("*.pkl"))) if states_dir.exists() else 0
+
     before = _settled(portal, _live(portal))
+    # per-tab state lives in memory on this shape: Reflex's "disk" mode kept ~27 files per closed tab for an
+    # hour and stat-ed every one of them on each write-queue pass (idle CPU grew with every tab ever opened)
+    assert before["state_manager"] == "StateManagerMemory", before
+    files_before = pickles()
     for _ in range(ROUNDS):
         with ThreadPoolExecutor(25) as pool:
             assert list(pool.map(open_and_close, sessions(TABS))) == ["ok"] * TABS
@@ -72,3 +82,4 @@ def test_tabs_opened_and_closed_leave_nothing_behind(portal):
     assert after["hub_lines_waited"] <= before["hub_lines_waited"], (before, after)
     assert after["asyncio_tasks"] <= before["asyncio_tasks"] + 5, (before, after)  # a sweep may be mid-flight
     assert after["states_purged"] >= before["states_purged"] + ROUNDS * TABS, (before, after)
+    assert pickles() <= files_before, "closed tabs left state files on disk"
