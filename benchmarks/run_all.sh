@@ -15,4 +15,5 @@ for i in $(seq "$REPEAT"); do
   $PY bench_live.py
   $PY bench_detail.py
   $PY bench_ingest.py --store postgres --batch 10000 2>/dev/null || echo '{"bench": "ingest_postgres", "error": "PostgreSQL unreachable"}'
+  $PY bench_nodes.py 2>/dev/null || echo '{"bench": "ingest_nodes_postgres", "error": "PostgreSQL unreachable"}'
 done

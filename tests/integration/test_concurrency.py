@@ -8,10 +8,14 @@ from __future__ import annotations
 import json
 import os
 import random
+import socket
 import subprocess
 import sys
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import func, select, text
 
@@ -22,6 +26,7 @@ from tests.integration.conftest import SEED_AT, write_stream
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 4
+NODE_TOKEN = "concurrency-nodes"
 
 pytestmark = pytest.mark.slow
 
@@ -50,12 +55,17 @@ def split_streams(stream: Path, tmp: Path, seed: int = 3) -> tuple[list[Path], s
     return paths, union
 
 
-def run_workers(url: str, tmp: Path, stream: Path) -> None:
+def run_workers(url: str, tmp: Path, stream: Path, nodes: list[str] | None = None) -> None:
+    """`nodes`: API nodes' base URLs; worker w posts its stream to nodes[w % len(nodes)] over HTTP
+    instead of calling charging in its own process."""
     paths, union = split_streams(stream, tmp)
     go = tmp / "go"
     outs = [tmp / f"out{w}.json" for w in range(WORKERS)]
-    procs = [subprocess.Popen([sys.executable, "-m", "tests.integration.ingest_worker", url, str(p), str(o), str(go)],
-                              cwd=ROOT, stderr=subprocess.PIPE, text=True) for p, o in zip(paths, outs, strict=True)]
+    targets = [nodes[w % len(nodes)] if nodes else url for w in range(WORKERS)]
+    env = {**os.environ, "MTS_OPERATOR_TOKEN": NODE_TOKEN}
+    procs = [subprocess.Popen([sys.executable, "-m", "tests.integration.ingest_worker", t, str(p), str(o), str(go)],
+                              cwd=ROOT, stderr=subprocess.PIPE, text=True, env=env)
+             for t, p, o in zip(targets, paths, outs, strict=True)]
     go.touch()
     for proc in procs:
         _, err = proc.communicate(timeout=600)
@@ -92,6 +102,108 @@ def test_four_processes_on_one_sqlite_file(fresh_population, tmp_path):
     with eng.connect() as c:
         assert c.execute(text("PRAGMA integrity_check")).scalar_one() == "ok"
     eng.dispose()
+
+
+class ApiNodes:
+    """`count` UI-less API nodes (uvicorn, one worker each) on one store, their shared simulated clock set
+    just past the stream's end (the stream is older than the wall clock, and events reach 7 days back)."""
+
+    def __init__(self, url: str, stream: Path, tmp: Path, count: int = 2):
+        last = max(datetime.fromisoformat(json.loads(r)["clock"]) for r in stream.read_text().splitlines()
+                   if r.startswith('{"clock"'))
+        eng = make_engine(url)
+        with eng.begin() as c:
+            c.execute(text("INSERT INTO sim_clock (id, offset_seconds, speed, anchor_wall, session_offset) "
+                           "VALUES (1, :o, 1.0, 0, 0) ON CONFLICT (id) DO UPDATE SET offset_seconds = :o, "
+                           "speed = 1.0, anchor_wall = 0"),
+                      {"o": (last + timedelta(minutes=1) - datetime.now(UTC)).total_seconds()})
+        eng.dispose()
+        self.procs, self.bases, self.logs = [], [], []
+        for i in range(count):
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            log = tmp / f"node{i}.log"
+            env = {**os.environ, "MTS_DB_URL": url, "MTS_SIM_CLOCK": "1", "MTS_OPERATOR_TOKEN": NODE_TOKEN,
+                   "MTS_DATA_DIR": str(tmp / f"node{i}"), "MTS_LOG_LEVEL": "WARNING"}
+            with open(log, "wb") as out:
+                self.procs.append(subprocess.Popen(
+                    [sys.executable, "-m", "uvicorn", "mts_portal.api:app", "--host", "127.0.0.1", "--port",
+                     str(port), "--no-access-log"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT))
+            self.bases.append(f"http://127.0.0.1:{port}")
+            self.logs.append(log)
+        for base, proc, log in zip(self.bases, self.procs, self.logs, strict=True):
+            deadline = time.monotonic() + 90
+            while True:
+                try:
+                    if httpx.get(f"{base}/api/v1/health", timeout=5).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(log.read_text(errors="replace")[-4000:])
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            proc.wait(timeout=30)
+        for log in self.logs:  # no node logged a traceback while it served
+            assert "Traceback" not in log.read_text(errors="replace"), log.read_text(errors="replace")[-4000:]
+
+
+def test_two_api_nodes_on_one_sqlite_file(fresh_population, tmp_path):
+    """Four clients post overlapping streams with re-sends to two API nodes of one store over HTTP."""
+    url = fresh_population("nodes")
+    stream = tmp_path / "stream.jsonl"
+    write_stream(url, stream, hours=8, seed=9, dup_every=0)
+    nodes = ApiNodes(url, stream, tmp_path)
+    try:
+        run_workers(url, tmp_path, stream, nodes=nodes.bases)
+    finally:
+        nodes.stop()
+
+
+@pytest.fixture
+def pg_schema():
+    from tests.conftest import PG_BASE, _pg_ok
+
+    if not _pg_ok():
+        pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
+    from mts_portal.core.migrate import migrate
+    from simulator.population import seed
+
+    schema = f"mts_concurrency_nodes_{os.getpid()}"
+    admin = make_engine(PG_BASE)
+    with admin.connect() as c:
+        c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        c.execute(text(f'CREATE SCHEMA "{schema}"'))
+        c.commit()
+    url = f"{PG_BASE}?options=-csearch_path%3D{schema}"
+    try:
+        eng = make_engine(url)
+        migrate(eng)
+        seed(eng, lines=300, seed=11, now=SEED_AT, progress=False)
+        eng.dispose()
+        yield url
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            c.commit()
+        admin.dispose()
+
+
+@pytest.mark.postgres
+def test_two_api_nodes_on_postgresql(pg_schema, tmp_path):
+    """The scale-out shape of ingestion: two API nodes on one PostgreSQL, overlapping lines and re-sends."""
+    stream = tmp_path / "stream.jsonl"
+    write_stream(pg_schema, stream, hours=8, seed=9, dup_every=0)
+    nodes = ApiNodes(pg_schema, stream, tmp_path)
+    try:
+        run_workers(pg_schema, tmp_path, stream, nodes=nodes.bases)
+    finally:
+        nodes.stop()
 
 
 @pytest.mark.postgres
