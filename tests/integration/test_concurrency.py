@@ -5,6 +5,7 @@ no lock error reaches a caller, and the invariants hold."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -165,8 +166,12 @@ def test_two_api_nodes_on_one_sqlite_file(fresh_population, tmp_path):
         nodes.stop()
 
 
+_SCHEMAS = itertools.count()
+
+
 @pytest.fixture
 def pg_schema():
+    """A fresh PostgreSQL schema with the 300-line population, dropped afterwards."""
     from tests.conftest import PG_BASE, _pg_ok
 
     if not _pg_ok():
@@ -174,7 +179,7 @@ def pg_schema():
     from mts_portal.core.migrate import migrate
     from simulator.population import seed
 
-    schema = f"mts_concurrency_nodes_{os.getpid()}"
+    schema = f"mts_concurrency_test_{os.getpid()}_{next(_SCHEMAS)}"  # several checkouts may test at once
     admin = make_engine(PG_BASE)
     with admin.connect() as c:
         c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
@@ -207,31 +212,7 @@ def test_two_api_nodes_on_postgresql(pg_schema, tmp_path):
 
 
 @pytest.mark.postgres
-def test_four_processes_on_postgresql(tmp_path):
-    from tests.conftest import PG_BASE, _pg_ok
-
-    if not _pg_ok():
-        pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
-    from mts_portal.core.migrate import migrate
-    from simulator.population import seed
-
-    schema = f"mts_concurrency_test_{os.getpid()}"  # several checkouts may test at once
-    admin = make_engine(PG_BASE)
-    with admin.connect() as c:
-        c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        c.execute(text(f'CREATE SCHEMA "{schema}"'))
-        c.commit()
-    url = f"{PG_BASE}?options=-csearch_path%3D{schema}"
-    try:
-        eng = make_engine(url)
-        migrate(eng)
-        seed(eng, lines=300, seed=11, now=SEED_AT, progress=False)
-        eng.dispose()
-        stream = tmp_path / "stream.jsonl"
-        write_stream(url, stream, hours=8, seed=9, dup_every=0)
-        run_workers(url, tmp_path, stream)
-    finally:
-        with admin.connect() as c:
-            c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            c.commit()
-        admin.dispose()
+def test_four_processes_on_postgresql(pg_schema, tmp_path):
+    stream = tmp_path / "stream.jsonl"
+    write_stream(pg_schema, stream, hours=8, seed=9, dup_every=0)
+    run_workers(pg_schema, tmp_path, stream)
