@@ -91,10 +91,18 @@ class EngineMetrics:
     """This process's counters, per wall-clock second (the last KEEP_S seconds)."""
 
     def __init__(self) -> None:
+        self._start()
+
+    def _start(self) -> None:
         self._lock = threading.Lock()
         self._seconds: dict[int, Second] = {}
         self._flushed_upto = int(time.time())  # seconds below this are in the store
         self.worker = worker_id()
+
+    def after_fork(self) -> None:
+        """A forked worker is a process of its own: its own name (the parent's pid would make several
+        workers write the same (worker, second) rows) and none of the parent's counts."""
+        self._start()
 
     def record(self, results: Iterable, seconds: float, at: float | None = None) -> None:
         """One committed batch: its results (objects with .status and .charged_kopecks) and how long it took."""
@@ -141,6 +149,7 @@ def _copy(s: Second) -> Second:
 
 
 METRICS = EngineMetrics()
+os.register_at_fork(after_in_child=METRICS.after_fork)  # the production server forks its workers after import
 
 
 def flush(engine, metrics: EngineMetrics = METRICS, now: float | None = None) -> int:
