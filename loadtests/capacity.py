@@ -20,6 +20,10 @@ SETTLE_S = 10.0  # after a step's sessions are open, before its figures count
 OUT = os.environ.get("LOAD_STEPS_OUT", "reports/steps.json")
 FIXED = int(os.environ.get("LOAD_PROBES", "1")) + int(os.environ.get("LOAD_INGEST_NODES", "0") or 0)
 MAX_RAMP_S = float(os.environ.get("LOAD_MAX_RAMP_S", "240"))
+# stop after this many steps in a row that breach the gates (0: run every step); the steps above a breached
+# one only confirm it and cost the machine minutes
+STOP_AFTER_BREACHES = int(os.environ.get("LOAD_STOP_AFTER_BREACHES", "1"))
+GATE_HANDLER_P95_MS, GATE_E2S_P95_MS, GATE_FAILURE_RATIO = 300.0, 1000.0, 0.001
 
 
 def _pct(values: list[float], q: float) -> float | None:
@@ -66,6 +70,16 @@ class _Recorder:
                 d["connects"].append(ms)
             elif "." in name or name.startswith("page "):
                 d["handlers"].append(ms)
+
+    def meets_gates(self, i: int) -> bool:
+        """Whether step i's hold met the gates (the same rule as the runner's summary)."""
+        with self.lock:
+            d = self.data.get(i)
+            if d is None:
+                return False
+            h, e = _pct(d["handlers"], 0.95), _pct(d["e2s"], 0.95)
+            return (h is not None and h <= GATE_HANDLER_P95_MS and (e is None or e <= GATE_E2S_P95_MS)
+                    and d["failures"] <= max(1, GATE_FAILURE_RATIO * d["requests"]))
 
     def write(self) -> None:
         rows = []
@@ -119,6 +133,7 @@ class CapacityShape(LoadTestShape):
         self.i = 0
         self.phase = "ramp"
         self.phase_at = None
+        self.breaches_in_a_row = 0
 
     def tick(self):
         now = time.monotonic()
@@ -137,6 +152,9 @@ class CapacityShape(LoadTestShape):
         elif self.phase == "hold" and now - self.phase_at >= HOLD_S:
             RECORDER.end(_open_sessions(self.runner.environment))
             RECORDER.write()
+            self.breaches_in_a_row = 0 if RECORDER.meets_gates(self.i) else self.breaches_in_a_row + 1
+            if STOP_AFTER_BREACHES and self.breaches_in_a_row >= STOP_AFTER_BREACHES:
+                return None  # the largest good step is known
             self.i += 1
             self.phase, self.phase_at = "ramp", now
             if self.i >= len(STEPS):

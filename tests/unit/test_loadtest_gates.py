@@ -57,3 +57,47 @@ def test_the_warm_up_is_reported_but_not_gated_unless_it_is_all_there_is():
     assert "handler p95 900 ms" in evaluate(s)[0]
     s = summarize(stats(), "", {"handlers": [], "e2s": [], "warmup_handlers": slow, "warmup_e2s": [90.0]})
     assert "handler p95 900 ms" in evaluate(s)[0]
+
+
+def test_the_capacity_run_stops_after_the_first_breached_step():
+    """The capacity shape holds each step, judges it by the same gates, and stops once a step breached
+    them (the larger steps would only confirm it). Run in a child process: importing locust patches the
+    standard library with gevent, which must not leak into this test process."""
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    code = textwrap.dedent('''
+        import os, time
+        os.environ.update(LOAD_STEPS="10,20,40", LOAD_STEP_S="0", LOAD_PROBES="1", LOAD_INGEST_NODES="0",
+                          LOAD_STEPS_OUT=os.devnull)
+        from loadtests import capacity as cap
+
+        class Env: runner = None
+        class Runner: environment = Env()
+        shape = cap.CapacityShape(); shape.runner = Runner()
+        cap._open_sessions = lambda env: 10**6  # every step's sessions are open at once
+        cap.SETTLE_S = 0
+
+        def hold(i, handler_ms, failures=0):
+            assert shape.tick() is not None          # ramp -> settle
+            assert shape.tick() is not None          # settle -> hold (recording)
+            for _ in range(100):
+                cap.RECORDER.add("MoneyState.review_top_up", handler_ms, None)
+            for _ in range(failures):
+                cap.RECORDER.add("page /money", 5.0, RuntimeError("boom"))
+            return shape.tick()                      # hold ends: next step, or None to stop
+
+        assert hold(0, 50.0) == (20 + 1, cap.SPAWN_RATE), "a good step moves on to the next"
+        assert cap.RECORDER.meets_gates(0)
+        assert hold(1, 900.0) is None, "a breached step ends the run"
+        assert not cap.RECORDER.meets_gates(1)
+        assert 2 not in cap.RECORDER.data
+        assert not cap.RECORDER.meets_gates(5)
+        print("ok")
+    ''')
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120,
+                         env={**__import__("os").environ, "PYTHONPATH": str(root)})
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-3000:]
