@@ -8,7 +8,10 @@ and its own UI-less API nodes (uvicorn, one worker each) on 127.0.0.1; the strea
 batches of --batch through POST /api/v1/events from --clients-per-node client threads per node:
 
 - `1 node`: every batch to the one node;
-- `2 nodes, disjoint`: each line's events always go to the same node (split by number);
+- `2 nodes, disjoint`: each line's events always go to the same node, and the lines of one family to the
+  same node (split by account, as a mediation layer would route by subscriber partition);
+- `2 nodes, disjoint_by_number`: each line's events always go to the same node, split by number alone
+  (a family's lines land on both nodes, which then wait for each other on the owner's pool);
 - `2 nodes, overlapping`: each batch goes to either node at random (both nodes touch the same lines in
   the same seconds) and 10 % of the events are delivered again to the other node as well.
 
@@ -79,15 +82,34 @@ def set_clock(url: str, at: datetime) -> None:
     eng.dispose()
 
 
-def plan(batches: list[list[dict]], shape: str, nodes: int, seed: int) -> list[list[list[dict]]]:
+def family_keys(url: str) -> dict[str, int]:
+    """msisdn → the line id whose row guards its money: the family owner's for a member (a member draws on
+    the owner's pool, so rating it locks the owner's line), its own otherwise."""
+    from sqlalchemy import text
+
+    from mts_portal.core.db import make_engine
+
+    eng = make_engine(url)
+    with eng.connect() as c:
+        rows = c.execute(text(
+            "SELECT l.msisdn, coalesce(g.owner_line_id, l.id) FROM lines l "
+            "LEFT JOIN family_members m ON m.line_id = l.id AND m.status = 'active' "
+            "LEFT JOIN family_groups g ON g.id = m.group_id")).all()
+    eng.dispose()
+    return {m: int(k) for m, k in rows}
+
+
+def plan(batches: list[list[dict]], shape: str, nodes: int, seed: int,
+         keys: dict[str, int] | None = None) -> list[list[list[dict]]]:
     """Per node, the batches it is sent."""
     rng = random.Random(seed)
     work: list[list[list[dict]]] = [[] for _ in range(nodes)]
-    if shape == "disjoint":
+    if shape in ("disjoint", "disjoint_by_number"):
         for b in batches:
             parts: list[list[dict]] = [[] for _ in range(nodes)]
             for e in b:
-                parts[int(e["msisdn"]) % nodes].append(e)
+                key = int(e["msisdn"]) if shape == "disjoint_by_number" else keys.get(e["msisdn"], int(e["msisdn"]))
+                parts[key % nodes].append(e)
             for i, p in enumerate(parts):
                 if p:
                     work[i].append(p)
@@ -103,40 +125,51 @@ def plan(batches: list[list[dict]], shape: str, nodes: int, seed: int) -> list[l
     return work
 
 
-def post_all(bases: list[str], work: list[list[list[dict]]], clients: int) -> tuple[float, list[tuple]]:
-    answers: list[tuple] = []
+def post_all(bases: list[str], work: list[list[list[dict]]], clients: int) -> tuple[float, list[tuple], dict]:
+    """Post every node's batches from `clients` threads per node. The bodies are serialized before the
+    clock starts and the answers parsed after it stops: the client shares the machine's two cores with
+    the nodes and PostgreSQL, and its own JSON work would otherwise be counted against the nodes."""
+    import json
+
+    import psutil
+
+    raw: list[bytes] = []
     lock = threading.Lock()
     errors: list[str] = []
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
 
     def client(base: str, q: queue.Queue) -> None:
-        c = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=300)
+        c = httpx.Client(base_url=base, headers=headers, timeout=300)
         while True:
             try:
-                b = q.get_nowait()
+                body = q.get_nowait()
             except queue.Empty:
                 return
-            r = c.post("/api/v1/events", json={"events": b})
+            r = c.post("/api/v1/events", content=body)
             if r.status_code != 200:
                 errors.append(f"{base}: {r.status_code} {r.text[:300]}")
                 return
             with lock:
-                answers.extend((x["event_id"], x["status"], x["charged_kopecks"]) for x in r.json()["results"])
+                raw.append(r.content)
 
     threads = []
     for base, batches in zip(bases, work, strict=True):
         q: queue.Queue = queue.Queue()
         for b in batches:
-            q.put(b)
+            q.put(json.dumps({"events": b}).encode())
         threads += [threading.Thread(target=client, args=(base, q)) for _ in range(clients)]
+    psutil.cpu_percent(None)
     t0 = time.perf_counter()
     for th in threads:
         th.start()
     for th in threads:
         th.join()
     seconds = time.perf_counter() - t0
+    machine_cpu = psutil.cpu_percent(None) * psutil.cpu_count()  # % of one core, all processes
     if errors:
         sys.exit("bench_nodes: a node refused a batch: " + errors[0])
-    return seconds, answers
+    answers = [(x["event_id"], x["status"], x["charged_kopecks"]) for body in raw for x in json.loads(body)["results"]]
+    return seconds, answers, {"machine_cpu_pct": round(machine_cpu), "cores": psutil.cpu_count()}
 
 
 def facts(url: str) -> tuple[int, int, int]:
@@ -180,12 +213,12 @@ def run_shape(args, shape: str, nodes: int) -> dict:
     batches = [b for _, b in stream(url, args.events, args.seed, args.batch)]
     last = datetime.fromisoformat(max(e["started_at"] for b in batches for e in b)) + timedelta(minutes=1)
     set_clock(url, last)
-    work = plan(batches, shape, nodes, args.seed)
+    work = plan(batches, shape, nodes, args.seed, family_keys(url) if shape == "disjoint" else None)
     union = {e["event_id"] for b in batches for e in b}
     before = facts(url)
     procs, bases = start_nodes(url, nodes)
     try:
-        seconds, answers = post_all(bases, work, args.clients_per_node)
+        seconds, answers, cpu = post_all(bases, work, args.clients_per_node)
     finally:
         for p in procs:
             os.killpg(p.pid, signal.SIGTERM)
@@ -193,7 +226,7 @@ def run_shape(args, shape: str, nodes: int) -> dict:
     result = {"bench": "ingest_nodes_postgres", "shape": shape, "nodes": nodes, "lines": args.lines,
               "events": len(union), "deliveries": len(answers), "batch": args.batch,
               "clients_per_node": args.clients_per_node, "seconds": round(seconds, 2),
-              "events_per_s": round(len(union) / seconds), **check(url, before, answers, union)}
+              "events_per_s": round(len(union) / seconds), **cpu, **check(url, before, answers, union)}
     emit(result)
     return result
 
@@ -206,7 +239,7 @@ def main() -> None:
     ap.add_argument("--nodes", type=int, default=2)
     ap.add_argument("--clients-per-node", type=int, default=4)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--shapes", default="one,disjoint,overlapping")
+    ap.add_argument("--shapes", default="one,disjoint,disjoint_by_number,overlapping")
     args = ap.parse_args()
     out = {}
     for shape in args.shapes.split(","):
