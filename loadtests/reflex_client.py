@@ -186,6 +186,10 @@ class Tab:
         if self.app.schema:
             auth["state_schema"] = self.app.schema
         t0 = time.perf_counter()
+        # the tab's socket before connect() returns: hydrate's delta, with the on_load events the tab must send
+        # back, can arrive on the receive thread first, and an emit then found no socket — the on_load was
+        # lost and the page never loaded (test_tab_leak, once in a CI run with 25 tabs connecting at a time)
+        self.sio = sio
         try:
             # (websocket-client sends the Origin of the URL itself, as the page's origin would be)
             sio.connect(f"{self.base_url}?token={self.token}", headers={
@@ -193,8 +197,8 @@ class Tab:
                 auth=auth, transports=["websocket"], namespaces=[NAMESPACE], socketio_path="_event",
                 wait_timeout=self.connect_timeout)
         except socketio.exceptions.ConnectionError as exc:
+            self.sio = None
             raise ProtocolError(f"the websocket refused the connection: {exc}") from exc
-        self.sio = sio
         self.settle(max(15.0, self.connect_timeout))
         return time.perf_counter() - t0
 
