@@ -212,7 +212,13 @@ def store_trouble(exc: BaseException) -> str | None:
 
 class StoreHealth:
     """Whether the store takes writes, as this process last saw it: a cheap probe (one no-op UPDATE in a
-    write transaction, at most every `probe_every_s`) and what real writes reported in between."""
+    write transaction, at most every `probe_every_s`) and what real writes reported in between.
+
+    A refused write counts for `failure_memory_s` even when other writes succeed meanwhile: a full disk
+    whose WAL still has room takes the probe and small writes (a session touch, the scheduler's
+    bookkeeping) while it refuses a top-up, so successes are no evidence that it is back. (An earlier rule
+    — back after five successful writes in a row — hid the banner within a second of a refused write
+    whenever the scheduler happened to commit five small transactions; the browser suite caught it.)"""
 
     def __init__(self, probe_every_s: float = 2.0, failure_memory_s: float = 10.0):
         self.probe_every_s = probe_every_s
@@ -222,20 +228,9 @@ class StoreHealth:
         self._probe: tuple[bool, str | None] = (True, None)
         self._failed_at = -1e18
         self._failure: str | None = None
-        self._ok_at = -1e18
-        self._ok_since_failure = 0
-
-    RECOVERED_AFTER = 5
 
     def note_failure(self, reason: str) -> None:
-        self._failed_at, self._failure, self._ok_since_failure = time.monotonic(), reason, 0
-
-    def note_success(self) -> None:
-        # a store that refuses some writes (a full disk whose WAL still has room for small ones) is in trouble:
-        # a failure counts for `failure_memory_s` unless RECOVERED_AFTER writes in a row succeed meanwhile
-        self._ok_since_failure += 1
-        if self._ok_since_failure >= self.RECOVERED_AFTER:
-            self._ok_at = time.monotonic()
+        self._failed_at, self._failure = time.monotonic(), reason
 
     def reset(self) -> None:
         self.__init__(self.probe_every_s, self.failure_memory_s)
@@ -250,20 +245,21 @@ class StoreHealth:
             return False, reason
         return True, None
 
+    def _remembered(self, mono: float) -> bool:
+        return mono - self._failed_at < self.failure_memory_s
+
     def status(self, engine: Engine) -> tuple[bool, str | None]:
         """(writable, reason when not)."""
         with self._lock:
             mono = time.monotonic()
             if mono - self._probed_at >= self.probe_every_s:
-                was_ok = self._probe[0] and self._failed_at <= self._ok_at
+                was_ok = self._probe[0] and not self._remembered(self._probed_at)
                 self._probe = self._run_probe(engine)
                 self._probed_at = time.monotonic()
-                if self._probe[0]:
-                    if not was_ok:  # back: connections opened meanwhile may be read-only or dead
-                        drop_pooled_connections(engine)
-                    self.note_success()  # one success: a real write's recent failure still counts
+                if self._probe[0] and not was_ok and not self._remembered(self._probed_at):
+                    drop_pooled_connections(engine)  # back: connections opened meanwhile may be read-only or dead
             ok, reason = self._probe
-            if ok and self._failed_at > self._ok_at and mono - self._failed_at < self.failure_memory_s:
+            if ok and self._remembered(mono):
                 return False, self._failure
             return ok, reason
 
@@ -328,7 +324,6 @@ def transact(engine: Engine, fn: Callable[[Session], T], *, keep_on: tuple[type[
         if unavailable is None:
             raise
         raise unavailable from exc
-    HEALTH.note_success()
     return result
 
 

@@ -116,8 +116,14 @@ def _recovers(node: Node, prefix: str, within_s: float = 10.0) -> float:
     with cf.ThreadPoolExecutor(8) as pool:  # in parallel, so every pooled connection is used
         statuses = list(pool.map(lambda k: _topup(node, f"{prefix}-after-{k}").status_code, range(20)))
     assert statuses == [200] * 20, statuses
-    time.sleep(2.1)  # the probe runs at most every 2 s
-    health = node.client.get("/api/v1/health")
+    # /health is back once the last refusal is older than the failure memory (10 s; successes meanwhile are no
+    # proof: a full disk takes small writes while it refuses big ones) and the probe (every 2 s) agrees
+    deadline = time.monotonic() + 15
+    while True:
+        health = node.client.get("/api/v1/health")
+        if health.status_code == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     assert health.status_code == 200 and health.json()["store_writable"] is True
     return took
 
