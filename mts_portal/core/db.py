@@ -245,23 +245,23 @@ class StoreHealth:
             return False, reason
         return True, None
 
-    def _remembered(self, mono: float) -> bool:
-        return mono - self._failed_at < self.failure_memory_s
+    def _writable_at(self, mono: float) -> bool:
+        """The last probe passed and no refused write is remembered at `mono`."""
+        return self._probe[0] and mono - self._failed_at >= self.failure_memory_s
 
     def status(self, engine: Engine) -> tuple[bool, str | None]:
         """(writable, reason when not)."""
         with self._lock:
             mono = time.monotonic()
             if mono - self._probed_at >= self.probe_every_s:
-                was_ok = self._probe[0] and not self._remembered(self._probed_at)
+                was_writable = self._writable_at(self._probed_at)
                 self._probe = self._run_probe(engine)
                 self._probed_at = time.monotonic()
-                if self._probe[0] and not was_ok and not self._remembered(self._probed_at):
+                if self._writable_at(self._probed_at) and not was_writable:
                     drop_pooled_connections(engine)  # back: connections opened meanwhile may be read-only or dead
-            ok, reason = self._probe
-            if ok and self._remembered(mono):
+            if self._probe[0] and not self._writable_at(mono):
                 return False, self._failure
-            return ok, reason
+            return self._probe
 
 
 HEALTH = StoreHealth()
