@@ -73,6 +73,17 @@ class Node:
                 raise AssertionError(self.log.read_text(errors="replace")[-4000:])
             time.sleep(0.3)
 
+    def open_files(self) -> dict[str, int]:
+        """The node's open files by name (store connections, for a failure's message)."""
+        counts: dict[str, int] = {}
+        for fd in Path(f"/proc/{self.proc.pid}/fd").iterdir():
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            counts[Path(target).name] = counts.get(Path(target).name, 0) + 1
+        return {k: v for k, v in counts.items() if "store" in k}
+
     def stop(self) -> str:
         self.client.close()
         self.proc.terminate()
@@ -104,13 +115,17 @@ def _recovers(node: Node, prefix: str, within_s: float = 10.0) -> float:
     """Seconds until a write works again; then 20 writes in a row must all work (no broken connection left)."""
     t0 = time.monotonic()
     i = 0
+    reasons: list[str] = []
     while True:
         r = _topup(node, f"{prefix}-{i}")
         i += 1
         if r.status_code == 200:
             break
         _assert_unavailable(r)
-        assert time.monotonic() - t0 < within_s, "writes did not come back"
+        reasons.append(r.json()["reason"])
+        assert time.monotonic() - t0 < within_s, (
+            f"writes did not come back within {within_s} s; refused {len(reasons)} times: {sorted(set(reasons))}; "
+            f"node log:\n{node.log.read_text(errors='replace')[-3000:]}\nopen files: {node.open_files()}")
         time.sleep(0.5)
     took = time.monotonic() - t0
     with cf.ThreadPoolExecutor(8) as pool:  # in parallel, so every pooled connection is used

@@ -26,3 +26,27 @@ def test_a_refused_write_counts_even_while_small_writes_succeed(tmp_path, monkey
     time.sleep(1.1)
     assert health.status(engine) == (True, None)
     engine.dispose()
+
+
+def test_a_connection_in_use_when_the_pool_is_dropped_is_closed_when_it_comes_back(tmp_path):
+    """An orphan of a dropped pool must not wait for the garbage collector: for SQLite, one open connection
+    of a read-only spell keeps every new connection of the process read-only (they share its WAL index)."""
+    import sqlite3
+
+    import pytest
+
+    engine = make_engine(f"sqlite:///{tmp_path / 's.db'}")
+    in_use = engine.connect()
+    orphan = in_use.connection.dbapi_connection
+    db.drop_pooled_connections(engine)
+    with engine.connect() as fresh:  # the new pool works while the orphan is still in use
+        fresh.exec_driver_sql("SELECT 1")
+        pooled = fresh.connection.dbapi_connection
+    orphan.execute("SELECT 1")  # still usable by its holder until it is given back
+    in_use.close()
+    with pytest.raises(sqlite3.ProgrammingError):  # closed on its return
+        orphan.execute("SELECT 1")
+    pooled.execute("SELECT 1")  # a connection of the current pool is kept in the pool
+    with engine.connect() as again:
+        assert again.connection.dbapi_connection is pooled
+    engine.dispose()
