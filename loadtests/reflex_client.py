@@ -14,6 +14,10 @@ state and hydrate event names and the state paths, from the compiled frontend th
 Reflex upgrade that changes them fails here with a ProtocolError saying what is missing, instead of
 measuring nothing.
 
+Messages are merged one at a time in the order they arrive, as a page does (python-engineio's default
+runs each in a thread of its own). A page load is over when the server sets `is_hydrated` again: Reflex
+chains the page's on_load handlers on the backend after the hydrate snapshot.
+
 A handler's round trip is measured with a probe: `UiState.probe(n)` is queued right after the handler
 (events of one tab are processed in order) and sets `rx_probe`; when its value comes back, every
 delta of the handler — and of the events it made the tab send — has arrived.
@@ -21,6 +25,7 @@ delta of the handler — and of the events it made the tab send — has arrived.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import json
 import re
@@ -31,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
+import engineio
 import httpx
 import socketio
 
@@ -44,6 +50,23 @@ REQUIRED_STATES = ("ui_state", "session_state", "login_state", "home_state", "mo
 _ASSET = re.compile(r'(?:href|src)="(/assets/[^"]+\.js)"')
 _STATE = re.compile(r"reflex___state____state(?:\.[a-z0-9_]+)+")
 _LOCATION = re.compile(r"window\.location\.(?:assign|replace)\('([^']+)'(?:\s*\+\s*encodeURIComponent\('([^']*)'\))?")
+
+
+class _InOrderEngineIO(engineio.Client):
+    """Messages are handled one after the other in the order they arrive, on the socket's reading thread, as a
+    browser's page does. python-engineio hands each message to a thread of its own: under load the hydrate
+    snapshot (~100 kB to decode) was merged after the smaller deltas that followed it — the home screen's
+    data, overwritten with the page's initial values (test_tab_leak, 1 tab in ~600 with 25 connecting)."""
+
+    def _trigger_event(self, event, *args, **kwargs):
+        if event == "message":
+            kwargs["run_async"] = False
+        return super()._trigger_event(event, *args, **kwargs)
+
+
+class _InOrderClient(socketio.Client):
+    def _engineio_client_class(self):
+        return _InOrderEngineIO
 
 
 class ProtocolError(RuntimeError):
@@ -136,6 +159,17 @@ class Tab:
         self._navigations: list[str] = []
         self.updates = 0
         self.disconnected = False
+        # the last messages both ways, for the message of a failure: (seconds since the tab began, what)
+        self.trace: collections.deque[tuple[float, str]] = collections.deque(maxlen=40)
+        self._t0 = time.perf_counter()
+
+    def _note(self, what: str) -> None:
+        self.trace.append((round(time.perf_counter() - self._t0, 3), what))
+
+    def describe(self) -> str:
+        """What this tab saw, for an assertion message: its path, token, hydration and last messages."""
+        return (f"tab {self.token[:8]} on {self.path}: {self.updates} messages, is_hydrated={self.hydrated()}, "
+                f"disconnected={self.disconnected}, errors={self.errors[-3:]}, last messages: {list(self.trace)}")
 
     # ---------------------------------------------------------------- connection
 
@@ -177,7 +211,7 @@ class Tab:
         self.close()
         self.path = path or self.path
         self.disconnected = False
-        sio = socketio.Client(reconnection=False)
+        sio = _InOrderClient(reconnection=False)
         sio.on("event", self._on_event, namespace=NAMESPACE)
         sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
         sio.on("new_token", self._on_new_token, namespace=NAMESPACE)
@@ -185,6 +219,8 @@ class Tab:
         auth = {"event": boot}
         if self.app.schema:
             auth["state_schema"] = self.app.schema
+        with self._cond:  # a page load starts from the page's initial state, as a browser's does
+            self.state = {ROOT: {"is_hydrated": False}}
         t0 = time.perf_counter()
         # the tab's socket before connect() returns: hydrate's delta, with the on_load events the tab must send
         # back, can arrive on the receive thread first, and an emit then found no socket — the on_load was
@@ -215,11 +251,13 @@ class Tab:
         return {"pathname": path, "asPath": self.path}
 
     def _on_disconnect(self, *args) -> None:
+        self._note(f"disconnect {args}")
         self.disconnected = True
         with self._cond:
             self._cond.notify_all()
 
     def _on_new_token(self, token) -> None:
+        self._note("new_token")
         self.token = str(token)
 
     # ---------------------------------------------------------------- messages
@@ -229,6 +267,14 @@ class Tab:
             update = json.loads(update)
         delta = update.get("delta") or {}
         events = update.get("events") or []
+        root = delta.get(ROOT)
+        self._note(f"<- {sorted(k.rsplit('.', 1)[-1].rsplit('____', 1)[-1] for k in delta)}"
+                   + (f" root={root}" if isinstance(root, dict) and len(root) <= 4 else "")
+                   + (f" events={[str(e.get('name', ''))[-40:] for e in events]}" if events else ""))
+        # the events a message carries are played before the message counts as received: an event it makes
+        # the tab send then leaves before any probe sent after the message was seen
+        for ev in events:
+            self._play(ev)
         with self._cond:
             for path, values in delta.items():
                 if not isinstance(values, dict):
@@ -238,8 +284,6 @@ class Tab:
                     st[k.removesuffix(SUFFIX)] = v
             self.updates += 1
             self._cond.notify_all()
-        for ev in events:
-            self._play(ev)
         if self.on_update is not None:
             self.on_update(Update(time.perf_counter(), delta, events))
 
@@ -268,6 +312,7 @@ class Tab:
     def _emit(self, name: str, payload: dict) -> None:
         if self.sio is None:
             raise ProtocolError("the tab is not connected")
+        self._note(f"-> {name.rsplit('.', 1)[-1]}")
         self.sio.emit("event", {"name": name, "payload": payload, "router_data": self._router()},
                       namespace=NAMESPACE)
 
@@ -277,9 +322,27 @@ class Tab:
         with self._lock:
             return self.state.get(self.app.states[state], {}).get(name, default)
 
+    def hydrated(self) -> bool | None:
+        with self._lock:
+            return self.state.get(ROOT, {}).get("is_hydrated")
+
     def settle(self, timeout: float = 15.0) -> None:
         """Wait until every event sent so far (and what it made the tab send) has been processed."""
         self._roundtrip(None, None, timeout)
+
+    def _wait_hydrated(self, deadline: float, what: str | None) -> None:
+        """A page load is over when the server sets `is_hydrated` again: Reflex chains a page's on_load
+        handlers on the backend (hydrate_and_load → on_load_internal → the handlers → set_is_hydrated(True)),
+        so a probe sent meanwhile can be answered between two links of that chain, before the page's data."""
+        with self._cond:
+            while self.state.get(ROOT, {}).get("is_hydrated") is False:
+                if self.disconnected:
+                    raise ProtocolError("the server closed the websocket")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"the page {self.path} did not finish loading (is_hydrated stayed false) "
+                                       f"after {what or 'the connect'}; " + self.describe())
+                self._cond.wait(min(left, 0.5))
 
     def _roundtrip(self, name: str | None, payload: dict | None, timeout: float) -> None:
         probe_state = self.app.states["ui_state"]
@@ -296,9 +359,13 @@ class Tab:
                         raise ProtocolError("the server closed the websocket")
                     left = deadline - time.monotonic()
                     if left <= 0:
-                        raise TimeoutError(f"no answer to {name or 'the connect'} within {timeout:.0f} s")
+                        raise TimeoutError(f"no answer to {name or 'the connect'} within {timeout:.0f} s; "
+                                           + self.describe())
                     self._cond.wait(min(left, 0.5))
                 more = self.updates - before > 1  # something besides the probe arrived: maybe more to come
+            if self.hydrated() is False:  # a page load still running: wait for its end, then probe again
+                self._wait_hydrated(deadline, name)
+                continue
             if not more:
                 return
 

@@ -57,8 +57,13 @@ def test_tabs_opened_and_closed_leave_nothing_behind(portal):
             tab.cookies["mts_session"] = token
             try:
                 tab.connect("/")
-                assert "₽" in tab.var("home_state", "balance_text"), "the home screen did not load"
+                home = tab.state.get(app_map.states["home_state"], {})
+                assert "₽" in str(home.get("balance_text")), (
+                    f"the home screen did not load: home_state vars {sorted(home)[:8]}, toasts {tab.toasts}; "
+                    f"{tab.describe()}")
                 return "ok"
+            except Exception as exc:  # which tab, what it saw, and what the portal logged meanwhile
+                raise AssertionError(f"{exc}\nportal log:\n{portal.log_tail(40)}") from exc
             finally:
                 tab.close()
 
