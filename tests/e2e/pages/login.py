@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 from playwright.sync_api import Error as PlaywrightError
@@ -16,14 +17,20 @@ class LoginPage:
     def open(self) -> LoginPage:
         """Open /login; a browser without its pre-login nonce goes through /api/v1/session/prelogin once
         (a full page load), and the forms appear when the page's websocket carries the nonce."""
-        try:
-            self.page.goto(self.base + "/login")
-        except PlaywrightError as exc:
-            # a navigation the page started itself (a logout just clicked: its script leaves for
-            # /api/v1/session/logout, which lands on /login as well) replaced ours
-            if "ERR_ABORTED" not in str(exc):
-                raise
-            self.page.wait_for_url(re.compile(r"/login"))
+        for attempt in range(6):
+            try:
+                self.page.goto(self.base + "/login")
+                break
+            except PlaywrightError as exc:
+                # a navigation the page started itself replaced ours: a logout just clicked leaves for
+                # /api/v1/session/logout, then /login, then (no nonce yet) /api/v1/session/prelogin and
+                # /login again — each of those can abort the one before, a wait for one of them included
+                # (a CI run: "wait_for_url: net::ERR_ABORTED; maybe frame was detached?"). Let the chain
+                # land and load /login again.
+                if "ERR_ABORTED" not in str(exc) or attempt == 5:
+                    raise
+                with contextlib.suppress(PlaywrightError):
+                    self.page.wait_for_load_state("load", timeout=5_000)
         expect(self.page.locator("#login-title")).to_be_visible()
         expect(self.page.locator("#login-forms")).to_be_visible(timeout=15_000)
         return self
