@@ -93,6 +93,7 @@ def test_change_password_needs_current_or_code(portal, desktop_context):
     expect(page.get_by_text("Пароль сохранён")).to_be_visible()
     expect(page.locator("#settings-new-password")).to_have_value("")  # a success empties the form
     page.locator("#logout").click()
+    expect(page.locator("#login-notice")).to_contain_text("Вы вышли")  # landed: the logout's navigations are over
     login.login_with_password(msisdn, "Second-Pass-77")
     page.wait_for_url(portal.url + "/")
 
