@@ -66,12 +66,20 @@ class SnapshotCache:
     """Line snapshots kept between batches of this process, reused only while the line's
     version in the store is unchanged (every writer bumps it). Bounded, LRU.
 
+    A family's snapshots share objects (a member draws from the owner's pool buckets, the very
+    objects in the owner's snapshot), so they are kept per group, as the unit one load made, and
+    reused only all together: while the group's make-up (owner, members, quotas, joining times) is
+    the same and no line of it has moved (a member drawing from the pool moves the owner's
+    version; joining, leaving and quota changes move every line of the group).
+
     Line ids are never reused by the store, so (id, msisdn, version) identifies a state. After
     restoring a backup into a running deployment, restart its processes (or call forget_snapshots)."""
 
-    def __init__(self, size: int = 100_000):
+    def __init__(self, size: int = 100_000, groups: int = 20_000):
         self.size = size
+        self.group_size = groups
         self.items: OrderedDict[int, LineSnapshot] = OrderedDict()
+        self.groups: OrderedDict[int, tuple[tuple, dict[int, LineSnapshot]]] = OrderedDict()
         self.lock = threading.Lock()
 
     def get(self, line_id: int) -> LineSnapshot | None:
@@ -81,17 +89,31 @@ class SnapshotCache:
                 self.items.move_to_end(line_id)
             return snap
 
-    def put_all(self, snaps: list[LineSnapshot]) -> None:
+    def get_group(self, group_id: int) -> tuple[tuple, dict[int, LineSnapshot]] | None:
+        with self.lock:
+            entry = self.groups.get(group_id)
+            if entry is not None:
+                self.groups.move_to_end(group_id)
+            return entry
+
+    def put_all(self, snaps: list[LineSnapshot], groups: dict[int, tuple[tuple, dict[int, LineSnapshot]]]
+                | None = None) -> None:
         with self.lock:
             for snap in snaps:
                 self.items[snap.id] = snap
                 self.items.move_to_end(snap.id)
             while len(self.items) > self.size:
                 self.items.popitem(last=False)
+            for gid, entry in (groups or {}).items():
+                self.groups[gid] = entry
+                self.groups.move_to_end(gid)
+            while len(self.groups) > self.group_size:
+                self.groups.popitem(last=False)
 
     def clear(self) -> None:
         with self.lock:
             self.items.clear()
+            self.groups.clear()
 
 
 _caches: dict[str, SnapshotCache] = {}
@@ -212,12 +234,12 @@ def _ingest_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, ca
         seen = _seen(fx, events)
         all_ids, rolled = _roll_due(session, fx, events, line_rows, fam, now, catalog)
         cache = _cache_for(engine)
-        snaps = _snapshots(fx, cache, line_rows, fam, all_ids, rolled, now, catalog)
+        snaps, groups = _snapshots(fx, cache, line_rows, fam, all_ids, rolled, now, catalog)
         out, rows = _rate_all(fx, events, seen, snaps, now, catalog, messages)
         changed = _persist(fx, rows, snaps)
         fresh = _settle(snaps, changed, fam)
         session.commit()
-        cache.put_all(fresh)
+        cache.put_all(fresh, groups)
         return BatchOutcome(out, changed)
 
 
@@ -286,25 +308,61 @@ def _roll_due(session, fx: FastSQL, events: list[Event], line_rows: dict[str, tu
 
 
 def _snapshots(fx: FastSQL, cache: SnapshotCache, line_rows: dict[str, tuple], fam: _Family, all_ids: list[int],
-               rolled: bool, now: datetime, catalog: Catalog) -> dict[int, LineSnapshot]:
-    """Step 4a: one snapshot per line — from the cache when the store's version says nothing changed since
-    (family lines are always read: their pools move with other lines' usage)."""
+               rolled: bool, now: datetime, catalog: Catalog
+               ) -> tuple[dict[int, LineSnapshot], dict[int, tuple[tuple, dict[int, LineSnapshot]]]]:
+    """Step 4a: one snapshot per line — from the cache when the store's version says nothing changed since;
+    a family's lines come from the cache only all together (SnapshotCache). Returns the snapshots and the
+    family groups to cache once the batch commits (the groups loaded afresh)."""
     versions = {lid: ver for lid, _, ver in line_rows.values()}
     msisdn_of = {lid: m for m, (lid, _, _) in line_rows.items()}
-    if rolled or fam.owner_ids:
-        versions.update(dict(fx.select_in("SELECT id, version FROM lines WHERE id IN ({in})", all_ids)))
+    group_ids = sorted({fam.group_of[lid] for lid in all_ids if lid in fam.group_of})
+    if rolled or group_ids:
+        # every line of each group: a cached group is reused only if none of its lines moved
+        ids = set(all_ids).union(*(_group_lines(fam, gid) for gid in group_ids))
+        versions.update(dict(fx.select_in("SELECT id, version FROM lines WHERE id IN ({in})", sorted(ids))))
     snaps: dict[int, LineSnapshot] = {}
     need = []
     for lid in all_ids:
-        hit = cache.get(lid) if lid not in fam.group_of else None
+        if lid in fam.group_of:
+            continue
+        hit = cache.get(lid)
         if hit is not None and hit.version == versions.get(lid) and hit.msisdn == msisdn_of.get(lid, hit.msisdn):
             snaps[lid] = hit
         else:
             need.append(lid)
-    snaps.update(_load_snapshots(fx, need, fam, now, catalog))
+    wanted: dict[int, list[int]] = defaultdict(list)
+    for lid in all_ids:
+        gid = fam.group_of.get(lid)
+        if gid is not None:
+            wanted[gid].append(lid)
+    reload: dict[int, tuple] = {}
+    for gid, lids in wanted.items():
+        sig = _group_signature(fam, gid)
+        entry = cache.get_group(gid)
+        if entry is not None and entry[0] == sig and all(x in entry[1] for x in lids) \
+                and all(snap.version == versions.get(x) for x, snap in entry[1].items()):
+            for x in lids:
+                snaps[x] = entry[1][x]
+        else:
+            reload[gid] = sig
+            need.extend(lids)
+    loaded = _load_snapshots(fx, sorted(need), fam, now, catalog)
+    snaps.update(loaded)
+    groups = {gid: (sig, {x: loaded[x] for x in wanted[gid] if x in loaded}) for gid, sig in reload.items()}
     for snap in snaps.values():
         snap.credit_limit_kopecks = snap.credit_at(now)
-    return snaps
+    return snaps, groups
+
+
+def _group_lines(fam: _Family, gid: int) -> list[int]:
+    return [fam.owner_of_group[gid], *fam.members_of_group.get(gid, [])]
+
+
+def _group_signature(fam: _Family, gid: int) -> tuple:
+    """What a family's snapshots are built from besides its lines' rows: owner, members, quotas, joining times."""
+    members = fam.members_of_group.get(gid, [])
+    return (fam.owner_of_group[gid], tuple(members), tuple(fam.quotas.get(m) for m in members),
+            tuple(fam.joined.get(m) for m in members))
 
 
 @dataclass
@@ -435,7 +493,7 @@ def _persist(fx: FastSQL, rows: _Rows, snaps: dict[int, LineSnapshot]) -> set[in
 
 def _settle(snaps: dict[int, LineSnapshot], changed: set[int], fam: _Family) -> list[LineSnapshot]:
     """After the writes: the snapshots match the store again (version + 1 where written, nothing dirty);
-    returns those to cache once committed (not family lines: other lines' usage moves their pools)."""
+    returns the lines to cache once committed (family lines are cached by group: `_snapshots`)."""
     fresh = []
     for lid, snap in snaps.items():
         if lid in changed:
