@@ -158,8 +158,7 @@ def test_attach_a_child_set_limits_and_the_childs_call_over_the_limit_is_refused
     expect(parental.child(child).locator(".refused")).to_contain_text("лимит расходов 5,00\u00a0₽")
     parental.assert_fits()
     # the child's own number sees who controls it
-    page.locator("#line-switcher").click()
-    page.locator(f"#line-{child}").click()
+    parental.switch_line(child)
     parental.open()
     expect(page.locator("#parental-under")).to_contain_text(format_msisdn(parent))
 

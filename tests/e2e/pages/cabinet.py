@@ -8,6 +8,8 @@ import re
 
 from playwright.sync_api import Locator, Page, expect
 
+from mts_portal.core.auth import format_msisdn
+
 
 class CabinetPage:
     route = "/"
@@ -22,6 +24,15 @@ class CabinetPage:
         expect(self.page.locator("#page-loading")).to_have_count(0)
         expect(self.page.locator(self.ready).first).to_be_visible()
         return self
+
+    def switch_line(self, msisdn: str) -> None:
+        """Pick another number of the account in the header and wait for the page's own reload that
+        follows (`SessionState.switch_line` ends with window.location.reload()): a navigation started
+        before it lands is aborted by it (a CI run: "Page.goto: net::ERR_ABORTED")."""
+        self.page.locator("#line-switcher").click()
+        with self.page.expect_navigation(wait_until="load", timeout=15_000):
+            self.page.locator(f"#line-{msisdn}").click()
+        expect(self.page.locator("#line-switcher")).to_contain_text(format_msisdn(msisdn))
 
     # ---- what every page is checked for
     def toasts(self, kind: str | None = None) -> Locator:
