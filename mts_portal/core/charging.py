@@ -96,15 +96,14 @@ class SnapshotCache:
                 self.groups.move_to_end(group_id)
             return entry
 
-    def put_all(self, snaps: list[LineSnapshot], groups: dict[int, tuple[tuple, dict[int, LineSnapshot]]]
-                | None = None) -> None:
+    def put_all(self, snaps: list[LineSnapshot], groups: dict[int, tuple[tuple, dict[int, LineSnapshot]]]) -> None:
         with self.lock:
             for snap in snaps:
                 self.items[snap.id] = snap
                 self.items.move_to_end(snap.id)
             while len(self.items) > self.size:
                 self.items.popitem(last=False)
-            for gid, entry in (groups or {}).items():
+            for gid, entry in groups.items():
                 self.groups[gid] = entry
                 self.groups.move_to_end(gid)
             while len(self.groups) > self.group_size:
@@ -315,10 +314,14 @@ def _snapshots(fx: FastSQL, cache: SnapshotCache, line_rows: dict[str, tuple], f
     family groups to cache once the batch commits (the groups loaded afresh)."""
     versions = {lid: ver for lid, _, ver in line_rows.values()}
     msisdn_of = {lid: m for m, (lid, _, _) in line_rows.items()}
-    group_ids = sorted({fam.group_of[lid] for lid in all_ids if lid in fam.group_of})
-    if rolled or group_ids:
+    wanted: dict[int, list[int]] = defaultdict(list)  # group -> its lines this batch reads
+    for lid in all_ids:
+        gid = fam.group_of.get(lid)
+        if gid is not None:
+            wanted[gid].append(lid)
+    if rolled or wanted:
         # every line of each group: a cached group is reused only if none of its lines moved
-        ids = set(all_ids).union(*(_group_lines(fam, gid) for gid in group_ids))
+        ids = set(all_ids).union(*(fam.lines_of(gid) for gid in wanted))
         versions.update(dict(fx.select_in("SELECT id, version FROM lines WHERE id IN ({in})", sorted(ids))))
     snaps: dict[int, LineSnapshot] = {}
     need = []
@@ -330,11 +333,6 @@ def _snapshots(fx: FastSQL, cache: SnapshotCache, line_rows: dict[str, tuple], f
             snaps[lid] = hit
         else:
             need.append(lid)
-    wanted: dict[int, list[int]] = defaultdict(list)
-    for lid in all_ids:
-        gid = fam.group_of.get(lid)
-        if gid is not None:
-            wanted[gid].append(lid)
     reload: dict[int, tuple] = {}
     for gid, lids in wanted.items():
         sig = _group_signature(fam, gid)
@@ -352,10 +350,6 @@ def _snapshots(fx: FastSQL, cache: SnapshotCache, line_rows: dict[str, tuple], f
     for snap in snaps.values():
         snap.credit_limit_kopecks = snap.credit_at(now)
     return snaps, groups
-
-
-def _group_lines(fam: _Family, gid: int) -> list[int]:
-    return [fam.owner_of_group[gid], *fam.members_of_group.get(gid, [])]
 
 
 def _group_signature(fam: _Family, gid: int) -> tuple:
@@ -553,6 +547,10 @@ class _Family:
     quotas: dict[int, tuple] = field(default_factory=dict)  # member line_id -> (min, sms, kb)
     joined: dict[int, datetime] = field(default_factory=dict)  # member line_id -> joined_at
 
+    def lines_of(self, gid: int) -> list[int]:
+        """The group's owner, then its active members."""
+        return [self.owner_of_group[gid], *self.members_of_group.get(gid, [])]
+
 
 def _load_family(fx: FastSQL, line_ids: list[int]) -> _Family:
     fam = _Family()
@@ -634,9 +632,8 @@ def _load_snapshots(fx: FastSQL, line_ids: list[int], fam: _Family, now: datetim
         peers: dict[str, datetime | None] = {}
         if gid is not None:
             owner = fam.owner_of_group[gid]
-            group_lines = [owner, *fam.members_of_group.get(gid, [])]
             mine = fam.joined.get(lid)
-            for x in group_lines:  # a call is inside the group from when both ends were in it
+            for x in fam.lines_of(gid):  # a call is inside the group from when both ends were in it
                 if x != lid and x in msisdn_of:
                     theirs = fam.joined.get(x)
                     peers[msisdn_of[x]] = max(mine, theirs) if mine and theirs else (mine or theirs)
