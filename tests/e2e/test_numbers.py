@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from mts_portal.core.auth import format_msisdn
 from mts_portal.core.money import format_rub
+from tests.e2e.pages.cabinet import CabinetPage
 from tests.e2e.pages.login import LoginPage
 
 pytestmark = pytest.mark.e2e
@@ -45,8 +46,7 @@ def test_add_a_second_number_and_switch_to_it(portal, any_context):
     # one click in the header switches; every page then shows the selected number only
     page.goto(portal.url + "/")
     expect(page.locator("#balance")).to_have_text(format_rub(portal.summary(first)["balance_kopecks"]))
-    page.locator("#line-switcher").click()
-    page.locator(f"#line-{second}").click()
+    CabinetPage(page, portal.url).switch_line(second)
     expect(page.locator("#balance")).to_have_text(format_rub(22_200))
     expect(page.locator("#tariff-name")).to_have_text("Минимум")
 
