@@ -82,12 +82,17 @@ class SnapshotCache:
         self.groups: OrderedDict[int, tuple[tuple, dict[int, LineSnapshot]]] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, line_id: int) -> LineSnapshot | None:
+    def get_many(self, line_ids: list[int]) -> list[LineSnapshot | None]:
+        """The cached snapshots of these lines (None where not cached), under one acquisition of the lock."""
         with self.lock:
-            snap = self.items.get(line_id)
-            if snap is not None:
-                self.items.move_to_end(line_id)
-            return snap
+            items = self.items
+            out = []
+            for lid in line_ids:
+                snap = items.get(lid)
+                if snap is not None:
+                    items.move_to_end(lid)
+                out.append(snap)
+            return out
 
     def get_group(self, group_id: int) -> tuple[tuple, dict[int, LineSnapshot]] | None:
         with self.lock:
@@ -236,7 +241,7 @@ def _ingest_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, ca
         snaps, groups = _snapshots(fx, cache, line_rows, fam, all_ids, rolled, now, catalog)
         out, rows = _rate_all(fx, events, seen, snaps, now, catalog, messages)
         changed = _persist(fx, rows, snaps)
-        fresh = _settle(snaps, changed, fam)
+        fresh = _settle(snaps, changed, fam, rows)
         session.commit()
         cache.put_all(fresh, groups)
         return BatchOutcome(out, changed)
@@ -295,7 +300,10 @@ def _roll_due(session, fx: FastSQL, events: list[Event], line_rows: dict[str, tu
                 owner = fam.owner_of_group[gid]
                 horizon[owner] = max(horizon[owner], ev.started_at)
     period_end_of = {lid: pe for lid, pe, _ in line_rows.values()}
-    due = sorted(lid for lid in all_ids if lid not in period_end_of or period_end_of[lid] <= horizon[lid])
+    others = [lid for lid in all_ids if lid not in period_end_of]  # family owners outside the batch
+    for lid, pe in fx.select_in("SELECT id, period_end FROM lines WHERE id IN ({in})", others):
+        period_end_of[lid] = fx.parse_dt(pe)
+    due = [lid for lid in all_ids if period_end_of[lid] <= horizon[lid]]
     rolled = False
     if due:
         for line in session.exec(select(Line).where(Line.id.in_(due)).order_by(Line.id)).scalars().all():
@@ -320,15 +328,17 @@ def _snapshots(fx: FastSQL, cache: SnapshotCache, line_rows: dict[str, tuple], f
         if gid is not None:
             wanted[gid].append(lid)
     if rolled or wanted:
-        # every line of each group: a cached group is reused only if none of its lines moved
+        # every line of each group: a cached group is reused only if none of its lines moved. The batch's own
+        # lines were read under the lock (`_lock_lines`): only a rollover since has moved their versions.
         ids = set(all_ids).union(*(fam.lines_of(gid) for gid in wanted))
+        if not rolled:
+            ids -= versions.keys()
         versions.update(dict(fx.select_in("SELECT id, version FROM lines WHERE id IN ({in})", sorted(ids))))
     snaps: dict[int, LineSnapshot] = {}
     need = []
-    for lid in all_ids:
-        if lid in fam.group_of:
-            continue
-        hit = cache.get(lid)
+    group_of = fam.group_of
+    singles = [lid for lid in all_ids if lid not in group_of]
+    for lid, hit in zip(singles, cache.get_many(singles), strict=True):
         if hit is not None and hit.version == versions.get(lid) and hit.msisdn == msisdn_of.get(lid, hit.msisdn):
             snaps[lid] = hit
         else:
@@ -347,8 +357,8 @@ def _snapshots(fx: FastSQL, cache: SnapshotCache, line_rows: dict[str, tuple], f
     loaded = _load_snapshots(fx, sorted(need), fam, now, catalog)
     snaps.update(loaded)
     groups = {gid: (sig, {x: loaded[x] for x in wanted[gid] if x in loaded}) for gid, sig in reload.items()}
-    for snap in snaps.values():
-        snap.credit_limit_kopecks = snap.credit_at(now)
+    for snap in snaps.values():  # most lines have no promised payment: then the limit is the option's base
+        snap.credit_limit_kopecks = snap.credit_at(now) if snap.promises else snap.base_credit_kopecks
     return snaps, groups
 
 
@@ -370,6 +380,8 @@ class _Rows:
     sms: list[tuple] = field(default_factory=list)
     fees: list[tuple] = field(default_factory=list)
     pool_draws: dict[tuple[int, int], int] = field(default_factory=dict)
+    moved_lines: set[int] = field(default_factory=set)  # snapshots a rated event changed (rating.apply)
+    moved_buckets: dict[int, BucketState] = field(default_factory=dict)  # buckets it drew from, by id
 
 
 def _rate_all(fx: FastSQL, events: list[Event], seen: dict[str, tuple], snaps: dict[int, LineSnapshot], now: datetime,
@@ -402,6 +414,10 @@ def _rate_all(fx: FastSQL, events: list[Event], seen: dict[str, tuple], snaps: d
             out.append(EventResult(ev.event_id, "rejected", reason=decision.reason))
             continue
         apply(decision, line)
+        if decision.status == "rated":  # what apply() marked dirty, kept here so no step scans every bucket
+            rows.moved_lines.add(line.id)
+            for dr in decision.draws:
+                rows.moved_buckets[dr.bucket.id] = dr.bucket
         at = fx.dt(ev.started_at)
         charged = _collect_rated(fx, ev, decision, line, snaps, rows, at, ingested, messages) \
             if decision.status == "rated" else 0
@@ -469,10 +485,10 @@ def _persist(fx: FastSQL, rows: _Rows, snaps: dict[int, LineSnapshot]) -> set[in
         fx.executemany("INSERT INTO pool_draws (bucket_id, line_id, used) VALUES ({ph}, {ph}, {ph}) "
                        "ON CONFLICT (bucket_id, line_id) DO UPDATE SET used = pool_draws.used + excluded.used",
                        [(b, ln, used) for (b, ln), used in sorted(rows.pool_draws.items())])
-    dirty = {b.id: b for s in snaps.values() for kind in s.buckets.values() for b in kind if b.dirty}
+    dirty = rows.moved_buckets
     if dirty:
-        fx.update_many("buckets", (("used", "bigint"),), [(b.used, b.id) for b in dirty.values()])
-    changed = {s.id for s in snaps.values() if s.dirty} | {b.line_id for b in dirty.values()}
+        fx.update_many("buckets", (("used", "bigint"),), [(dirty[i].used, i) for i in sorted(dirty)])
+    changed = rows.moved_lines | {b.line_id for b in dirty.values()}
     if changed:
         moved = [snaps[i] for i in sorted(changed) if i in snaps]
         fx.update_many(
@@ -485,20 +501,18 @@ def _persist(fx: FastSQL, rows: _Rows, snaps: dict[int, LineSnapshot]) -> set[in
     return changed
 
 
-def _settle(snaps: dict[int, LineSnapshot], changed: set[int], fam: _Family) -> list[LineSnapshot]:
+def _settle(snaps: dict[int, LineSnapshot], changed: set[int], fam: _Family, rows: _Rows) -> list[LineSnapshot]:
     """After the writes: the snapshots match the store again (version + 1 where written, nothing dirty);
     returns the lines to cache once committed (family lines are cached by group: `_snapshots`)."""
-    fresh = []
-    for lid, snap in snaps.items():
-        if lid in changed:
+    for lid in changed:
+        snap = snaps.get(lid)
+        if snap is not None:
             snap.version += 1
-        snap.dirty = False
-        for kind in snap.buckets.values():
-            for b in kind:
-                b.dirty = False
-        if lid not in fam.group_of:
-            fresh.append(snap)
-    return fresh
+            snap.dirty = False
+    for b in rows.moved_buckets.values():
+        b.dirty = False
+    group_of = fam.group_of
+    return [snap for lid, snap in snaps.items() if lid not in group_of]
 
 
 USAGE_COLUMNS = ("event_id", "line_id", "kind", "direction", "peer", "started_at", "duration_s", "bytes", "zone",
