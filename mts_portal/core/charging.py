@@ -19,12 +19,14 @@ retried from scratch, and then sees the event as a duplicate.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import operator
 import threading
 import time
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -218,9 +220,28 @@ def ingest(
     return results  # type: ignore[return-value]
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic collector off for one batch, back on after it (unless it was off already).
+
+    A batch allocates hundreds of thousands of short-lived objects; refcounting frees them as it goes, but
+    the allocations alone trigger the collector, and every full collection walks the whole heap, the snapshot
+    cache included (2026-12-07: 13 full collections, 1.2 s of an 11.6-s run of 200,000 events; paused, 2 of
+    them, 0.2 s). What a batch leaves in cycles is collected after it. Batches of one process run one at a time
+    (`_ingest_lock`), so the pause lasts one batch: other threads' garbage waits that long at most."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def _locked_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, catalog: Catalog,
                messages: dict[str, dict]) -> BatchOutcome:
-    with _ingest_lock:
+    with _ingest_lock, _collector_paused():
         try:
             return _ingest_tx(engine, valid, now, catalog, messages)
         except BaseException:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from mts_portal.core import billing, charging
@@ -181,3 +182,33 @@ def test_statement_texts_in_both_languages(store):
     [fee] = _rows(store, LedgerEntry, kind="fee")
     assert fee.description == "Абонентская плата «Smart» за ноябрь 2026"
     assert fee.description_en == "Monthly fee, Smart, for November 2026"
+
+
+def test_the_collector_is_paused_for_a_batch_only(store, monkeypatch):
+    """A batch runs with Python's cyclic collector off and gives it back on every exit: after a batch, after a
+    failed batch, and it leaves the collector off where the caller had turned it off."""
+    import gc
+
+    make_line(store, "79161000077", "minimum", balance=10_000, now=BORN)
+    charging.forget_snapshots()
+    during = []
+    rate = charging.rate
+    monkeypatch.setattr(charging, "rate", lambda *a: (during.append(gc.isenabled()), rate(*a))[1])
+    assert gc.isenabled()
+    [r] = charging.ingest(store, [ev("79161000077", "sms", AT, event_id="gc-1")], now=T0)
+    assert r.status == "rated" and during == [False] and gc.isenabled()
+
+    def boom(*a):
+        raise RuntimeError("the rater failed")
+
+    monkeypatch.setattr(charging, "rate", boom)
+    with pytest.raises(RuntimeError, match="the rater failed"):
+        charging.ingest(store, [ev("79161000077", "sms", AT, event_id="gc-2")], now=T0)
+    assert gc.isenabled()
+    monkeypatch.setattr(charging, "rate", rate)
+    gc.disable()
+    try:
+        [r] = charging.ingest(store, [ev("79161000077", "sms", AT, event_id="gc-3")], now=T0)
+        assert r.status == "rated" and not gc.isenabled()
+    finally:
+        gc.enable()
