@@ -324,7 +324,7 @@ def _roll_due(session, fx: FastSQL, events: list[Event], line_rows: dict[str, tu
     others = [lid for lid in all_ids if lid not in period_end_of]  # family owners outside the batch
     for lid, pe in fx.select_in("SELECT id, period_end FROM lines WHERE id IN ({in})", others):
         period_end_of[lid] = fx.parse_dt(pe)
-    due = [lid for lid in all_ids if period_end_of[lid] <= horizon[lid]]
+    due = [lid for lid in all_ids if lid in period_end_of and period_end_of[lid] <= horizon[lid]]
     rolled = False
     if due:
         for line in session.exec(select(Line).where(Line.id.in_(due)).order_by(Line.id)).scalars().all():
