@@ -257,12 +257,12 @@ def _ingest_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, ca
         events = [ev for _, ev in valid]
         line_rows, fam = _lock_lines(fx, events)
         seen = _seen(fx, events)
-        all_ids, rolled = _roll_due(session, fx, events, line_rows, fam, now, catalog)
+        all_ids, versions, rolled = _roll_due(session, fx, events, line_rows, fam, now, catalog)
         cache = _cache_for(engine)
-        snaps, groups = _snapshots(fx, cache, line_rows, fam, all_ids, rolled, now, catalog)
+        snaps, groups = _snapshots(fx, cache, line_rows, fam, all_ids, versions, rolled, now, catalog)
         out, rows = _rate_all(fx, events, seen, snaps, now, catalog, messages)
         changed = _persist(fx, rows, snaps)
-        fresh = _settle(snaps, changed, fam, rows)
+        fresh = _settle(snaps, changed, fam)
         session.commit()
         cache.put_all(fresh, groups)
         return BatchOutcome(out, changed)
@@ -305,11 +305,12 @@ def _seen(fx: FastSQL, events: list[Event]) -> dict[str, tuple]:
 
 
 def _roll_due(session, fx: FastSQL, events: list[Event], line_rows: dict[str, tuple], fam: _Family, now: datetime,
-              catalog: Catalog) -> tuple[list[int], bool]:
+              catalog: Catalog) -> tuple[list[int], dict[int, int], bool]:
     """Step 3: period rollovers due for these lines (rare: once a month per line). An event may start up to
     5 minutes ahead of the clock, in a period the scheduler has not opened yet: open it for that line (and
     for the family owner whose pool it draws) so the event finds the new period's bundles. Returns every
-    line id the batch reads and whether anything rolled."""
+    line id the batch reads, their versions as read under the lock and whether anything rolled (then the
+    versions are out of date)."""
     all_ids = sorted({lid for lid, _, _ in line_rows.values()} | fam.owner_ids)
     horizon = {lid: now for lid in all_ids}
     for ev in events:
@@ -321,9 +322,11 @@ def _roll_due(session, fx: FastSQL, events: list[Event], line_rows: dict[str, tu
                 owner = fam.owner_of_group[gid]
                 horizon[owner] = max(horizon[owner], ev.started_at)
     period_end_of = {lid: pe for lid, pe, _ in line_rows.values()}
+    versions = {lid: ver for lid, _, ver in line_rows.values()}
     others = [lid for lid in all_ids if lid not in period_end_of]  # family owners outside the batch
-    for lid, pe in fx.select_in("SELECT id, period_end FROM lines WHERE id IN ({in})", others):
+    for lid, pe, ver in fx.select_in("SELECT id, period_end, version FROM lines WHERE id IN ({in})", others):
         period_end_of[lid] = fx.parse_dt(pe)
+        versions[lid] = ver
     due = [lid for lid in all_ids if lid in period_end_of and period_end_of[lid] <= horizon[lid]]
     rolled = False
     if due:
@@ -332,16 +335,16 @@ def _roll_due(session, fx: FastSQL, events: list[Event], line_rows: dict[str, tu
                 rolled |= rollover_line(session=session, line=line, now=horizon[line.id], catalog=catalog) > 0
         session.flush()
         session.expunge_all()
-    return all_ids, rolled
+    return all_ids, versions, rolled
 
 
 def _snapshots(fx: FastSQL, cache: SnapshotCache, line_rows: dict[str, tuple], fam: _Family, all_ids: list[int],
-               rolled: bool, now: datetime, catalog: Catalog
+               versions: dict[int, int], rolled: bool, now: datetime, catalog: Catalog
                ) -> tuple[dict[int, LineSnapshot], dict[int, tuple[tuple, dict[int, LineSnapshot]]]]:
     """Step 4a: one snapshot per line — from the cache when the store's version says nothing changed since;
     a family's lines come from the cache only all together (SnapshotCache). Returns the snapshots and the
     family groups to cache once the batch commits (the groups loaded afresh)."""
-    versions = {lid: ver for lid, _, ver in line_rows.values()}
+    versions = dict(versions)
     msisdn_of = {lid: m for m, (lid, _, _) in line_rows.items()}
     wanted: dict[int, list[int]] = defaultdict(list)  # group -> its lines this batch reads
     for lid in all_ids:
@@ -349,8 +352,8 @@ def _snapshots(fx: FastSQL, cache: SnapshotCache, line_rows: dict[str, tuple], f
         if gid is not None:
             wanted[gid].append(lid)
     if rolled or wanted:
-        # every line of each group: a cached group is reused only if none of its lines moved. The batch's own
-        # lines were read under the lock (`_lock_lines`): only a rollover since has moved their versions.
+        # every line of each group: a cached group is reused only if none of its lines moved. The batch's lines
+        # and owners were read under the lock (`_lock_lines`, `_roll_due`): only a rollover since moved them.
         ids = set(all_ids).union(*(fam.lines_of(gid) for gid in wanted))
         if not rolled:
             ids -= versions.keys()
@@ -435,7 +438,7 @@ def _rate_all(fx: FastSQL, events: list[Event], seen: dict[str, tuple], snaps: d
             out.append(EventResult(ev.event_id, "rejected", reason=decision.reason))
             continue
         apply(decision, line)
-        if decision.status == "rated":  # what apply() marked dirty, kept here so no step scans every bucket
+        if decision.status == "rated":  # what apply() changed, kept here so no step scans every bucket
             rows.moved_lines.add(line.id)
             for dr in decision.draws:
                 rows.moved_buckets[dr.bucket.id] = dr.bucket
@@ -506,10 +509,10 @@ def _persist(fx: FastSQL, rows: _Rows, snaps: dict[int, LineSnapshot]) -> set[in
         fx.executemany("INSERT INTO pool_draws (bucket_id, line_id, used) VALUES ({ph}, {ph}, {ph}) "
                        "ON CONFLICT (bucket_id, line_id) DO UPDATE SET used = pool_draws.used + excluded.used",
                        [(b, ln, used) for (b, ln), used in sorted(rows.pool_draws.items())])
-    dirty = rows.moved_buckets
-    if dirty:
-        fx.update_many("buckets", (("used", "bigint"),), [(dirty[i].used, i) for i in sorted(dirty)])
-    changed = rows.moved_lines | {b.line_id for b in dirty.values()}
+    drawn = rows.moved_buckets
+    if drawn:
+        fx.update_many("buckets", (("used", "bigint"),), [(drawn[i].used, i) for i in sorted(drawn)])
+    changed = rows.moved_lines | {b.line_id for b in drawn.values()}
     if changed:
         moved = [snaps[i] for i in sorted(changed) if i in snaps]
         fx.update_many(
@@ -522,16 +525,13 @@ def _persist(fx: FastSQL, rows: _Rows, snaps: dict[int, LineSnapshot]) -> set[in
     return changed
 
 
-def _settle(snaps: dict[int, LineSnapshot], changed: set[int], fam: _Family, rows: _Rows) -> list[LineSnapshot]:
-    """After the writes: the snapshots match the store again (version + 1 where written, nothing dirty);
-    returns the lines to cache once committed (family lines are cached by group: `_snapshots`)."""
+def _settle(snaps: dict[int, LineSnapshot], changed: set[int], fam: _Family) -> list[LineSnapshot]:
+    """After the writes: the snapshots match the store again (version + 1 where written); returns the lines
+    to cache once committed (family lines are cached by group: `_snapshots`)."""
     for lid in changed:
         snap = snaps.get(lid)
         if snap is not None:
             snap.version += 1
-            snap.dirty = False
-    for b in rows.moved_buckets.values():
-        b.dirty = False
     group_of = fam.group_of
     return [snap for lid, snap in snaps.items() if lid not in group_of]
 

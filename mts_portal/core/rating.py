@@ -46,7 +46,6 @@ class BucketState:
     priority: int
     source: str
     product_code: str | None = None
-    dirty: bool = False
 
     @property
     def remaining(self) -> int:
@@ -89,7 +88,6 @@ class LineSnapshot:
     bonus_points: int = 0
     low_balance_notified: bool = False
     version: int = 0
-    dirty: bool = False
     base_credit_kopecks: int = 0
     promises: list[tuple[int, datetime]] = field(default_factory=list)  # (amount, due_at) of promised payments
     cacheable: bool = True
@@ -426,7 +424,6 @@ def apply(decision: Decision, line: LineSnapshot) -> None:
         return
     for dr in decision.draws:
         dr.bucket.used += dr.amount
-        dr.bucket.dirty = True
     for c in decision.charges:
         if c.fee_code:
             line.fee_days.add((c.fee_code, c.fee_day))
@@ -438,4 +435,3 @@ def apply(decision: Decision, line: LineSnapshot) -> None:
             line.nbg_prev_free_minutes_used += decision.nbg_free_minutes
         else:
             line.nbg_free_minutes_used += decision.nbg_free_minutes
-    line.dirty = True
