@@ -42,9 +42,13 @@ class Event:
         return d
 
 
+def _digits(value: str) -> bool:
+    """ASCII digits only (str.isdigit alone accepts '²' and other Unicode digits)."""
+    return value.isascii() and value.isdigit()
+
+
 def is_msisdn(value) -> bool:
-    # ASCII digits only: str.isdigit alone accepts '²' and other Unicode digits (the same test for `peer` below)
-    return isinstance(value, str) and len(value) == 11 and value[0] == "7" and value.isascii() and value.isdigit()
+    return isinstance(value, str) and len(value) == 11 and value[0] == "7" and _digits(value)
 
 
 def normalize_peer(peer: str) -> str:
@@ -138,7 +142,7 @@ def validate(raw) -> Event | str:
     else:
         if direction not in DIRECTIONS:
             return "direction: must be out or in"
-        if not isinstance(peer, str) or not peer or len(peer) > 20 or not (peer.isascii() and peer.isdigit()):
+        if not isinstance(peer, str) or not peer or len(peer) > 20 or not _digits(peer):
             return "peer: must be 1–20 digits"
         peer = normalize_peer(peer)
         if kind == "voice":
