@@ -49,10 +49,16 @@ def sqlite_store(lines: int, seed: int, name: str) -> str:
         for suffix in ("-wal", "-shm"):
             Path(str(tmp) + suffix).unlink(missing_ok=True)
     path = CACHE / f"{name}.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
+    drop_sqlite_store(f"sqlite:///{path}")
     shutil.copy(template, path)
     return f"sqlite:///{path}"
+
+
+def drop_sqlite_store(url: str) -> None:
+    """Remove a copy made by `sqlite_store` (the file and its WAL and shared-memory files)."""
+    path = url.removeprefix("sqlite:///")
+    for suffix in ("", "-wal", "-shm"):
+        Path(path + suffix).unlink(missing_ok=True)
 
 
 def pg_store(lines: int, seed: int, schema: str) -> str:

@@ -21,11 +21,10 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import numpy as np
-from _common import ROOT, emit, sqlite_store, stream
+from _common import ROOT, drop_sqlite_store, emit, sqlite_store, stream
 
 TOKEN = "bench-token"
 
@@ -125,7 +124,7 @@ def main() -> None:
         if proc is not None:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(10)
-        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+        drop_sqlite_store(url)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import argparse
 import hashlib
 import os
 
-from _common import emit, sqlite_store, stream
+from _common import drop_sqlite_store, emit, sqlite_store, stream
 
 TABLES = {
     "usage_records": "event_id, line_id, kind, direction, peer, started_at, duration_s, bytes, zone, status, units, "
@@ -62,10 +62,7 @@ def main() -> None:
                 h.update(repr(tuple(row)).encode())
             out[table] = f"{len(rows)}:{h.hexdigest()[:16]}"
     engine.dispose()
-    path = url.removeprefix("sqlite:///")
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(path + suffix):
-            os.unlink(path + suffix)
+    drop_sqlite_store(url)
     emit(out)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from datetime import timedelta
 
@@ -187,8 +188,6 @@ def test_statement_texts_in_both_languages(store):
 def test_the_collector_is_paused_for_a_batch_only(store, monkeypatch):
     """A batch runs with Python's cyclic collector off and gives it back on every exit: after a batch, after a
     failed batch, and it leaves the collector off where the caller had turned it off."""
-    import gc
-
     make_line(store, "79161000077", "minimum", balance=10_000, now=BORN)
     charging.forget_snapshots()
     during = []
