@@ -1,6 +1,7 @@
 """Charging: the only writer of rated usage (STYLE rule 2).
 
-`ingest()` takes a batch of raw events and, in ONE transaction:
+`ingest()` takes a batch of raw events and, in ONE transaction (on PostgreSQL, two when another node
+holds some of its lines: `_lock_lines`):
   1. drops events already seen (the idempotency check, by event_id),
   2. locks the lines involved (PostgreSQL: FOR UPDATE in id order; SQLite: the
      write lock taken at BEGIN IMMEDIATE),
@@ -164,8 +165,10 @@ class EventResult:
 
 @dataclass(slots=True)
 class BatchOutcome:
-    results: list[EventResult]
+    results: list[EventResult]  # one per event of `done`, in order
     changed_line_ids: set[int]
+    done: list[tuple[int, Event]]  # the events this transaction answered
+    later: list[tuple[int, Event]] = field(default_factory=list)  # left for the next one: their lines were busy
 
 
 def _chunks(values: list, n: int = IN_CHUNK) -> Iterable[list]:
@@ -181,12 +184,21 @@ def ingest(
     catalog: Catalog | None = None,
     on_committed: Callable[[set[int]], None] | None = None,
     messages: dict[str, dict] | None = None,
+    defer_busy: bool = False,
 ) -> list[EventResult]:
     """Rate and charge a batch. One result per raw event, in order.
 
     `messages` maps an event_id to the SMS it carries ({to_msisdn, sender, text}: an SMS sent from the
     portal): it is delivered to the recipient's inbox in the same transaction, if and only if that event
-    is rated, so a message is never charged without being delivered, nor delivered twice."""
+    is rated, so a message is never charged without being delivered, nor delivered twice.
+
+    On PostgreSQL the lines are first locked without waiting: the accounts another transaction holds
+    (another node rating the same lines) are left out and rated in a second transaction that waits for
+    them, so the first commits what was free meanwhile (`_lock_lines`). A failure of the second leaves the
+    first committed; sending the batch again answers those `duplicate` with their first answers and rates
+    the rest, so nothing is lost or charged twice. `on_committed` is called after each commit.
+    With `defer_busy`, the events left out are not waited for: their results are None, for the caller to
+    send them again, before anything newer for the same lines (the group committer does)."""
     started = time.perf_counter()
     catalog = catalog or default_catalog()
     results: list[EventResult | None] = [None] * len(raw_events)
@@ -199,25 +211,36 @@ def ingest(
         else:
             valid.append((i, ev))
     if valid:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                outcome = with_retries(lambda: _locked_tx(engine, valid, now, catalog, messages or {}),
-                                       what="ingest batch")
-                break
-            except IntegrityError:
-                # Another process rated one of these event_ids between our check and our insert:
-                # the whole batch rolled back; run it again and it will see that event as a duplicate.
-                if attempt >= 5:
-                    raise
-                log.info("ingest batch raced on a unique key; retrying (attempt %d)", attempt)
-        for (i, _), res in zip(valid, outcome.results, strict=True):
-            results[i] = res
-        if on_committed and outcome.changed_line_ids:
-            on_committed(outcome.changed_line_ids)
-    METRICS.record(results, time.perf_counter() - started)  # the control room's engine chart (core/metrics.py)
+        part, skip_busy = valid, engine.dialect.name != "sqlite"  # PostgreSQL: rate what is free first
+        while part:
+            outcome = _commit(engine, part, now, catalog, messages or {}, skip_busy)
+            for (i, _), res in zip(outcome.done, outcome.results, strict=True):
+                results[i] = res
+            if on_committed and outcome.changed_line_ids:
+                on_committed(outcome.changed_line_ids)
+            if defer_busy and outcome.later:
+                break  # the caller sends them again (first in its next batch: core/intake.py)
+            part, skip_busy = outcome.later, False
+    METRICS.record([r for r in results if r is not None] if defer_busy else results,
+                   time.perf_counter() - started)  # the control room's engine chart (core/metrics.py)
     return results  # type: ignore[return-value]
+
+
+def _commit(engine: Engine, valid: list[tuple[int, Event]], now: datetime, catalog: Catalog,
+            messages: dict[str, dict], skip_busy: bool = False) -> BatchOutcome:
+    """Steps 1-5 for these events in one transaction, run again from scratch when it lost a race."""
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return with_retries(lambda: _locked_tx(engine, valid, now, catalog, messages, skip_busy),
+                                what="ingest batch")
+        except IntegrityError:
+            # Another process rated one of these event_ids between our check and our insert:
+            # the whole transaction rolled back; run it again and it will see that event as a duplicate.
+            if attempt >= 5:
+                raise
+            log.info("ingest batch raced on a unique key; retrying (attempt %d)", attempt)
 
 
 @contextlib.contextmanager
@@ -240,22 +263,31 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _locked_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, catalog: Catalog,
-               messages: dict[str, dict]) -> BatchOutcome:
+               messages: dict[str, dict], skip_busy: bool = False) -> BatchOutcome:
     with _ingest_lock, _collector_paused():
         try:
-            return _ingest_tx(engine, valid, now, catalog, messages)
+            return _ingest_tx(engine, valid, now, catalog, messages, skip_busy)
         except BaseException:
             _cache_for(engine).clear()  # snapshots may hold this failed batch's changes
             raise
 
 
 def _ingest_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, catalog: Catalog,
-               messages: dict[str, dict]) -> BatchOutcome:
-    """The steps of the module docstring, in one transaction."""
+               messages: dict[str, dict], skip_busy: bool = False) -> BatchOutcome:
+    """The steps of the module docstring, in one transaction. With `skip_busy` (PostgreSQL), the accounts
+    whose lines another transaction holds are left out and returned in `later`, for a transaction that
+    waits for them (`_lock_lines`)."""
     with write_session(engine) as session:
         fx = FastSQL(session.connection())
         events = [ev for _, ev in valid]
-        line_rows, fam = _lock_lines(fx, events)
+        line_rows, fam, busy = _lock_lines(fx, events, skip_busy)
+        later: list[tuple[int, Event]] = []
+        if busy:
+            valid, later = _without_busy(valid, line_rows, fam, busy)
+            if not valid:
+                return BatchOutcome([], set(), [], later)
+            events = [ev for _, ev in valid]
+            line_rows, fam, _ = _lock_lines(fx, events)  # the kept accounts' rows, all held by now
         seen = _seen(fx, events)
         all_ids, versions, rolled = _roll_due(session, fx, events, line_rows, fam, now, catalog)
         cache = _cache_for(engine)
@@ -265,17 +297,23 @@ def _ingest_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, ca
         fresh = _settle(snaps, changed, fam)
         session.commit()
         cache.put_all(fresh, groups)
-        return BatchOutcome(out, changed)
+        return BatchOutcome(out, changed, valid, later)
 
 
 _SELECT_LINES = "SELECT id, msisdn, period_end, version FROM lines WHERE msisdn IN ({in})"
 _LOCK_LINES = "SELECT id FROM lines WHERE id IN ({in}) ORDER BY id FOR UPDATE"
+_LOCK_FREE_LINES = "SELECT id FROM lines WHERE id IN ({in}) ORDER BY id FOR UPDATE SKIP LOCKED"
 
 
-def _lock_lines(fx: FastSQL, events: list[Event]) -> tuple[dict[str, tuple], _Family]:
+def _lock_lines(fx: FastSQL, events: list[Event], skip_busy: bool = False
+                ) -> tuple[dict[str, tuple], _Family, set[int]]:
     """Step 2: the lines of this batch ({msisdn: (id, period_end, version)}) and their families, locked with
     the family owners whose pools they draw from — one statement in id order on PostgreSQL (SQLite holds
-    the write lock since BEGIN IMMEDIATE); what was read before the lock is read again under it."""
+    the write lock since BEGIN IMMEDIATE); what was read before the lock is read again under it.
+
+    With `skip_busy` (PostgreSQL), lines another transaction holds are skipped instead of waited for and
+    returned as the third value: another node rating some of the same lines then holds this batch up only
+    for its accounts, not for all of it (issue 18 goal 6; `_without_busy`)."""
     msisdns = sorted({ev.msisdn for ev in events})
 
     def lines() -> dict[str, tuple]:
@@ -284,15 +322,39 @@ def _lock_lines(fx: FastSQL, events: list[Event]) -> tuple[dict[str, tuple], _Fa
     line_rows = lines()
     line_ids = sorted(lid for lid, _, _ in line_rows.values())
     fam = _load_family(fx, line_ids)
+    busy: set[int] = set()
     if not fx.sqlite:
         locked = sorted(set(line_ids) | fam.owner_ids)
-        fx.select_in(_LOCK_LINES, locked)
+        got = fx.select_in(_LOCK_FREE_LINES if skip_busy else _LOCK_LINES, locked)
+        if skip_busy and len(got) < len(locked):
+            busy = set(locked).difference(r[0] for r in got)
         line_rows = lines()
         fam = _load_family(fx, line_ids)
         late = sorted(fam.owner_ids - set(locked))  # a group formed meanwhile (rare): lock its owner too
         if late:
             fx.select_in(_LOCK_LINES, late)
-    return line_rows, fam
+    return line_rows, fam, busy
+
+
+def _without_busy(valid: list[tuple[int, Event]], line_rows: dict[str, tuple], fam: _Family, busy: set[int]
+                  ) -> tuple[list[tuple[int, Event]], list[tuple[int, Event]]]:
+    """The events this transaction can rate now, and those it leaves for the next: every event of an account
+    (a line, or a whole family: its lines share the owner's pools) one of whose lines is busy. Each line's
+    events stay together and in order, so every line sees them as in one transaction; a repeated event_id
+    goes with its first occurrence, so the repeat is answered as one inside the batch."""
+    busy_groups = {fam.group_of[lid] for lid in busy if lid in fam.group_of}
+    now_part: list[tuple[int, Event]] = []
+    later: list[tuple[int, Event]] = []
+    first: dict[str, bool] = {}
+    for item in valid:
+        ev = item[1]
+        free = first.get(ev.event_id)
+        if free is None:
+            row = line_rows.get(ev.msisdn)  # an unknown number is answered now: it touches no line
+            free = first[ev.event_id] = row is None or (
+                row[0] not in busy and fam.group_of.get(row[0]) not in busy_groups)
+        (now_part if free else later).append(item)
+    return now_part, later
 
 
 def _seen(fx: FastSQL, events: list[Event]) -> dict[str, tuple]:
