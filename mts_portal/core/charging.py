@@ -287,7 +287,8 @@ def _ingest_tx(engine: Engine, valid: list[tuple[int, Event]], now: datetime, ca
             if not valid:
                 return BatchOutcome([], set(), [], later)
             events = [ev for _, ev in valid]
-            line_rows, fam, _ = _lock_lines(fx, events)  # the kept accounts' rows, all held by now
+            line_rows = {ev.msisdn: line_rows[ev.msisdn] for ev in events if ev.msisdn in line_rows}
+            fam = fam.of_lines(lid for lid, _, _ in line_rows.values())  # the kept accounts: all held
         seen = _seen(fx, events)
         all_ids, versions, rolled = _roll_due(session, fx, events, line_rows, fam, now, catalog)
         cache = _cache_for(engine)
@@ -647,6 +648,21 @@ class _Family:
     def lines_of(self, gid: int) -> list[int]:
         """The group's owner, then its active members."""
         return [self.owner_of_group[gid], *self.members_of_group.get(gid, [])]
+
+    def of_lines(self, line_ids: Iterable[int]) -> _Family:
+        """What `_load_family(line_ids)` gives for a subset of the lines this was loaded for."""
+        out = _Family()
+        for gid in {self.group_of[lid] for lid in line_ids if lid in self.group_of}:
+            owner = out.owner_of_group[gid] = self.owner_of_group[gid]
+            out.owner_ids.add(owner)
+            out.group_of[owner] = gid
+            members = out.members_of_group[gid] = self.members_of_group.get(gid, [])
+            for lid in members:
+                out.group_of[lid] = gid
+                out.quotas[lid] = self.quotas[lid]
+                if lid in self.joined:
+                    out.joined[lid] = self.joined[lid]
+        return out
 
 
 def _load_family(fx: FastSQL, line_ids: list[int]) -> _Family:
