@@ -7,7 +7,7 @@ rejection must name the field: `validate(raw) -> Event | str (reason)`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 KINDS = ("voice", "sms", "data")
 DIRECTIONS = ("out", "in")
@@ -114,6 +114,11 @@ def validate(raw) -> Event | str:
             return "started_at: the offset is missing (e.g. +03:00 or Z)"
         if not 2000 <= started_at.year <= 2099:
             return "started_at: a date of 2000–2099"
+        # the same instant in UTC, as every datetime of the domain (clock.py): the rater compares it with
+        # bucket validity, the clock and connection times, all UTC, and a comparison across two offsets
+        # costs ten times one within the same tzinfo (~0.7 against 0.07 µs, several per event)
+        if started_at.tzinfo is not UTC:
+            started_at = started_at.astimezone(UTC)
         if len(_STARTED) > 100_000:
             _STARTED.clear()
         _STARTED[started] = started_at
