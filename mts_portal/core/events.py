@@ -7,7 +7,9 @@ rejection must name the field: `validate(raw) -> Event | str (reason)`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
+
+from mts_portal.core.clock import as_utc
 
 KINDS = ("voice", "sms", "data")
 DIRECTIONS = ("out", "in")
@@ -117,8 +119,7 @@ def validate(raw) -> Event | str:
         # the same instant in UTC, as every datetime of the domain (clock.py): the rater compares it with
         # bucket validity, the clock and connection times, all UTC, and a comparison across two offsets
         # costs ten times one within the same tzinfo (~0.7 against 0.07 µs, several per event)
-        if started_at.tzinfo is not UTC:
-            started_at = started_at.astimezone(UTC)
+        started_at = as_utc(started_at)
         if len(_STARTED) > 100_000:
             _STARTED.clear()
         _STARTED[started] = started_at
